@@ -1,0 +1,1 @@
+"""Embedded servers started from pip-installed binaries (no Docker, no cloud account)."""

@@ -1,0 +1,12 @@
+"""An Upstash-REST-compatible gateway in front of a real Redis (or fakeredis), for dev and tests.
+
+The spec is ``shared/reference/PROTOCOLS.md`` Part A. One module per job: ``commands`` (request to Redis
+command), ``scripts`` (Upstash-only Lua shebang), ``backend`` (redis-py / fakeredis), ``encoding`` (RESP to
+JSON/base64), ``stats`` (command counting), ``app`` (routes).
+"""
+
+from __future__ import annotations
+
+from devstack.upstash_gateway.app import create_app
+
+__all__ = ["create_app"]

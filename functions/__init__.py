@@ -1,0 +1,1 @@
+"""One package per deployed function; ``functions.registry`` lists them all."""

@@ -1,0 +1,1 @@
+"""GET /api/health/detailed: readiness of every dependency."""

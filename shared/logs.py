@@ -1,0 +1,56 @@
+"""Structured JSON logs (Powertools Logger) with secrets redacted from every line.
+
+Each request appends ``function_name``, ``request_id`` and ``cold_start`` (``shared.http``), so every
+line a function writes carries them on Vercel and on Lambda alike.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+SERVICE = "tierwatch"
+REDACTED = "***"
+
+
+def _configured_secrets() -> list[str]:
+    from shared.errors import ConfigError
+    from shared.settings import get_settings
+
+    try:
+        return get_settings().secrets()
+    except ConfigError:
+        return []
+
+
+class RedactingFormatter(LambdaPowertoolsFormatter):
+    """Replaces every configured secret value wherever it appears in the rendered line.
+
+    Secrets are looked up per line from the cached settings, so the formatter can never hold stale ones.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        for secret in sorted((s for s in _configured_secrets() if len(s) >= 4), key=len, reverse=True):
+            line = line.replace(secret, REDACTED)
+        return line
+
+
+class _Stdout:
+    """Writes to whatever ``sys.stdout`` is now (runtimes and test runners swap it after import)."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+@functools.lru_cache(maxsize=1)
+def get_logger() -> Logger:
+    """The process-wide logger (one per warm instance)."""
+    return Logger(service=SERVICE, logger_formatter=RedactingFormatter(), stream=_Stdout())  # type: ignore[arg-type]
