@@ -24,8 +24,8 @@ from typing import Any
 
 import httpx
 import psycopg
-
 import supabase
+
 from devstack.keys import make_key
 from devstack.migrate import apply_migrations
 from devstack.serve import free_port

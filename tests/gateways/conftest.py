@@ -154,8 +154,8 @@ from dataclasses import dataclass  # noqa: E402, F811
 
 import psycopg  # noqa: E402
 import pytest  # noqa: E402, F811
-
 import supabase  # noqa: E402  (ruff counts it first-party: the repo has a supabase/ folder)
+
 from devstack.keys import make_key  # noqa: E402
 from devstack.migrate import apply_migrations  # noqa: E402
 from devstack.postgrest_gateway import create_app as create_postgrest_app  # noqa: E402

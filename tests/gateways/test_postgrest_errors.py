@@ -6,9 +6,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from postgrest import APIError
-
 import supabase
+from postgrest import APIError
 
 if TYPE_CHECKING:
     from tests.gateways.conftest import PostgrestGateway

@@ -10,6 +10,7 @@ from postgrest import APIError
 
 if TYPE_CHECKING:
     import supabase
+
     from tests.gateways.conftest import PostgrestGateway
 
 
