@@ -11,14 +11,11 @@ gateway answers before touching PostgreSQL (no API key: Kong's 401), timed from 
 from __future__ import annotations
 
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +23,12 @@ import httpx
 import psycopg
 import supabase
 
+from benchmarks._harness import served_process, time_us
 from devstack.keys import make_key
 from devstack.migrate import apply_migrations
-from devstack.serve import free_port
 from devstack.services.postgres_server import PostgresServer, start_postgres
 
 _SECRET = "bench-jwt-secret"
-_ROOT = Path(__file__).resolve().parents[1]
 _SERVE = (
     "import os, uvicorn; from devstack.postgrest_gateway import create_app; "
     "uvicorn.run(create_app(dsn=os.environ['GW_DSN'], jwt_secret=os.environ['GW_SECRET'], schemas=('bench',)), "
@@ -56,35 +52,10 @@ _CALL = ("SELECT coalesce(to_json(\"bench\".\"add_them\"(\"a\" := pgrst_body.\"a
          " 'null') FROM json_to_record(%s::json) AS pgrst_body(\"a\" integer, \"b\" integer)")
 
 
-@contextmanager
-def _gateway_process(dsn: str) -> Iterator[str]:
-    """Run the gateway under uvicorn in a child process; yield its base URL."""
-    port = free_port()
-    env = {**os.environ, "GW_DSN": dsn, "GW_SECRET": _SECRET, "GW_PORT": str(port)}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_ROOT), env.get("PYTHONPATH")]))
-    proc = subprocess.Popen([sys.executable, "-c", _SERVE], env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{url}/rest/v1/").status_code == 401:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the gateway process did not start")
-            time.sleep(0.05)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-def _time(fn: Callable[[], object]) -> float:
-    start = time.perf_counter_ns()
-    fn()
-    return (time.perf_counter_ns() - start) / 1000  # microseconds
+def _gateway_process(dsn: str) -> AbstractContextManager[str]:
+    """The gateway under uvicorn in a child process."""
+    return served_process(_SERVE, {"GW_DSN": dsn, "GW_SECRET": _SECRET},
+                          lambda url: httpx.get(f"{url}/rest/v1/").status_code == 401)
 
 
 def _row(case: str, n: int, samples: list[float], ratio: str, note: str) -> dict[str, Any]:
@@ -141,22 +112,22 @@ def _measure(n: int, pg: PostgresServer, url: str) -> list[dict[str, Any]]:
                 via_gateway()
             d_samples, g_samples = [], []
             for _ in range(n):
-                d_samples.append(_time(via_psycopg))
-                g_samples.append(_time(via_gateway))
+                d_samples.append(time_us(via_psycopg))
+                g_samples.append(time_us(via_gateway))
             ratio = f"{statistics.median(g_samples) / statistics.median(d_samples):.2f}x direct"
             rows += [_row(f"{case}: psycopg direct", n, d_samples, "1.00x", note),
                      _row(f"{case}: supabase-py via gateway", n, g_samples, ratio, note)]
         styled_call = _postgrest_style(styled)
         for _ in range(min(200, n)):
             styled_call()
-        samples = [_time(styled_call) for _ in range(n)]
+        samples = [time_us(styled_call) for _ in range(n)]
         rows.append(_row("scalar add_them: PostgREST-style SQL via psycopg (no HTTP)", n, samples, "",
                          "one message: BEGIN + set_config GUCs + json_to_record call + COMMIT"))
     with httpx.Client() as client:
         floor_url = f"{url}/rest/v1/rpc/add_them"
         for _ in range(min(200, n)):
             client.post(floor_url, json={})
-        samples = [_time(lambda: client.post(floor_url, json={})) for _ in range(n)]
+        samples = [time_us(lambda: client.post(floor_url, json={})) for _ in range(n)]
     rows.append(_row("HTTP floor: httpx POST without apikey (no database)", n, samples, "",
                      "uvicorn (h11, asyncio loop) + Starlette + httpx"))
     return rows

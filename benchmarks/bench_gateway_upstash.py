@@ -9,14 +9,11 @@ row is a request that never reaches Redis: most of the gateway's cost is the Pyt
 
 from __future__ import annotations
 
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +21,10 @@ import httpx
 import redis
 import upstash_redis
 
-from devstack.serve import free_port
+from benchmarks._harness import served_process, time_us
 from devstack.services.redis_server import RedisServer, start_redis
 
 _TOKEN = "bench-token"
-_ROOT = Path(__file__).resolve().parents[1]
 _SERVE = (
     "import os, uvicorn; from devstack.upstash_gateway import create_app; "
     "uvicorn.run(create_app(token=os.environ['GW_TOKEN'], redis_url=os.environ['GW_REDIS'] or None), "
@@ -36,38 +32,10 @@ _SERVE = (
 )
 
 
-@contextmanager
-def _gateway_process(redis_url: str | None) -> Iterator[str]:
-    """Run the gateway under uvicorn in a child process; yield its base URL."""
-    port = free_port()
-    env = {**os.environ, "GW_TOKEN": _TOKEN, "GW_REDIS": redis_url or "", "GW_PORT": str(port)}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_ROOT), env.get("PYTHONPATH")]))
-    proc = subprocess.Popen([sys.executable, "-c", _SERVE], env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                if (
-                    httpx.post(url, json=["PING"], headers={"Authorization": f"Bearer {_TOKEN}"}).status_code
-                    == 200
-                ):
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the gateway process did not start")
-            time.sleep(0.05)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-def _time(fn: Callable[[], object]) -> float:
-    start = time.perf_counter_ns()
-    fn()
-    return (time.perf_counter_ns() - start) / 1000  # microseconds
+def _gateway_process(redis_url: str | None) -> AbstractContextManager[str]:
+    """The gateway under uvicorn in a child process."""
+    return served_process(_SERVE, {"GW_TOKEN": _TOKEN, "GW_REDIS": redis_url or ""},
+                          lambda url: httpx.post(url, json=["PING"], headers={"Authorization": f"Bearer {_TOKEN}"}).status_code == 200)
 
 
 def _pipeline_direct(client: redis.Redis) -> Callable[[], object]:
@@ -120,7 +88,7 @@ def _http_floor(url: str, n: int, server: RedisServer) -> dict[str, Any]:
     with httpx.Client(headers={"Authorization": f"Bearer {_TOKEN}"}) as client:
         for _ in range(min(200, n)):
             client.get(f"{url}/_local/stats")
-        samples = [_time(lambda: client.get(f"{url}/_local/stats")) for _ in range(n)]
+        samples = [time_us(lambda: client.get(f"{url}/_local/stats")) for _ in range(n)]
     return {
         "benchmark": "upstash gateway",
         "case": "HTTP floor: httpx GET /_local/stats (no Redis)",
@@ -153,8 +121,8 @@ def run(n: int = 2000) -> list[dict[str, Any]]:
                         via_gateway()
                     d_samples, g_samples = [], []
                     for _ in range(n):
-                        d_samples.append(_time(via_redis))
-                        g_samples.append(_time(via_gateway))
+                        d_samples.append(time_us(via_redis))
+                        g_samples.append(time_us(via_gateway))
                     rows += _rows(case, n, d_samples, g_samples, server)
                 direct.close()
                 rows.append(_http_floor(url, n, server))

