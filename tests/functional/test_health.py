@@ -18,6 +18,14 @@ def asgi(app: Any) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
 
 
+async def get_detailed() -> httpx.Response:
+    """GET /api/health/detailed through the ASGI app, with the settings of the moment."""
+    from functions.health_detailed.app import app
+
+    async with asgi(app) as client:
+        return await client.get("/api/health/detailed")
+
+
 def lambda_get(module: Any, path: str, timeout_s: float = 10, **kw: Any) -> tuple[int, dict[str, Any]]:
     response = module.handler(http_event("GET", path, **kw), LambdaContext(function_name="t", timeout_s=timeout_s))
     return response["statusCode"], json.loads(response["body"])
@@ -71,10 +79,7 @@ def test_detailed_healthy_on_lambda(stack_env: dict[str, str]) -> None:
 async def test_redis_down_is_unhealthy(stack_env: dict[str, str], closed_url: str,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("UPSTASH_REDIS_REST_URL", closed_url)
-    from functions.health_detailed.app import app
-
-    async with asgi(app) as client:
-        response = await client.get("/api/health/detailed")
+    response = await get_detailed()
     body = response.json()
     assert response.status_code == 503
     assert body["status"] == "unhealthy"
@@ -94,10 +99,7 @@ async def test_redis_behind_gateway_down_is_unhealthy(stack_env: dict[str, str],
     try:
         monkeypatch.setenv("UPSTASH_REDIS_REST_URL", gateway.url)
         monkeypatch.setenv("UPSTASH_REDIS_REST_TOKEN", "t0ken-x")
-        from functions.health_detailed.app import app
-
-        async with asgi(app) as client:
-            response = await client.get("/api/health/detailed")
+        response = await get_detailed()
     finally:
         gateway.stop()
     body = response.json()
@@ -109,10 +111,7 @@ async def test_redis_behind_gateway_down_is_unhealthy(stack_env: dict[str, str],
 async def test_supabase_down_is_unhealthy(stack_env: dict[str, str], closed_url: str,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SUPABASE_URL", closed_url)
-    from functions.health_detailed.app import app
-
-    async with asgi(app) as client:
-        response = await client.get("/api/health/detailed")
+    response = await get_detailed()
     body = response.json()
     assert response.status_code == 503
     assert body["checks"]["supabase"]["status"] == "unhealthy"
@@ -125,11 +124,8 @@ async def test_hung_dependencies_report_a_timeout_inside_the_bound(
     monkeypatch.setenv("TIERWATCH_CHECK_TIMEOUT_MS", "300")
     monkeypatch.setenv("UPSTASH_REDIS_REST_URL", hanging_url)
     monkeypatch.setenv("TIERWATCH_HEALTH_URLS", f"{hanging_url}/status?token=abc123secret")
-    from functions.health_detailed.app import app
-
     started = time.monotonic()
-    async with asgi(app) as client:
-        response = await client.get("/api/health/detailed")
+    response = await get_detailed()
     elapsed = time.monotonic() - started
     body = response.json()
     assert elapsed < 2.0  # all checks run concurrently, each capped at 300 ms
@@ -145,10 +141,7 @@ async def test_only_an_extra_dependency_failing_is_degraded(
     stack_env: dict[str, str], closed_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TIERWATCH_HEALTH_URLS", f"{closed_url}/ping")
-    from functions.health_detailed.app import app
-
-    async with asgi(app) as client:
-        response = await client.get("/api/health/detailed")
+    response = await get_detailed()
     body = response.json()
     assert response.status_code == 503
     assert body["status"] == "degraded"
@@ -174,10 +167,7 @@ def test_hung_check_is_bounded_by_the_lambda_deadline(
 async def test_bad_settings_are_named_not_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("UPSTASH_REDIS_REST_URL", "redis://user:hunter2@nowhere")
     monkeypatch.setenv("TIERWATCH_CHECK_TIMEOUT_MS", "fast")
-    from functions.health_detailed.app import app
-
-    async with asgi(app) as client:
-        response = await client.get("/api/health/detailed")
+    response = await get_detailed()
     body = response.json()
     assert response.status_code == 503
     assert body["status"] == "unhealthy"
@@ -187,10 +177,7 @@ async def test_bad_settings_are_named_not_echoed(monkeypatch: pytest.MonkeyPatch
 
 
 async def test_missing_settings_name_the_variables(monkeypatch: pytest.MonkeyPatch) -> None:
-    from functions.health_detailed.app import app
-
-    async with asgi(app) as client:
-        response = await client.get("/api/health/detailed")
+    response = await get_detailed()
     body = response.json()
     assert response.status_code == 503
     assert "UPSTASH_REDIS_REST_TOKEN" in body["checks"]["upstash"]["error"]
