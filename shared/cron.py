@@ -77,7 +77,7 @@ def cron_handler(spec: FunctionSpec, job: Job, *,
 async def _run_scheduled(spec: FunctionSpec, job: Job, context: LambdaContext) -> dict[str, Any]:
     settings = get_settings()
     logger = get_logger()
-    guard = Guard.for_lambda(context, cold_start=take_cold_start(), margin_s=settings.margin_ms / 1000,
+    guard = Guard.for_lambda(context, cold_start=take_cold_start(spec.name), margin_s=settings.margin_ms / 1000,
                              cold_margin_s=settings.cold_start_margin_ms / 1000)
     logger.append_keys(function_name=spec.name, request_id=getattr(context, "aws_request_id", None),
                        cold_start=guard.cold_start)

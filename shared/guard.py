@@ -27,14 +27,17 @@ Clock = Callable[[], float]
 
 # When this process started serving: on a cold start the platform's clock is already running.
 PROCESS_STARTED_AT = time.monotonic()
-_cold = True
+# Functions that have served an invocation in this process (the one deliberate global). Deployed, a
+# process holds one function; `tierwatch dev` holds them all, and each still sees its own cold start.
+_warm: set[str] = set()
 
 
-def take_cold_start() -> bool:
-    """True on the first invocation of this instance, False afterwards (the one deliberate global)."""
-    global _cold
-    cold, _cold = _cold, False
-    return cold
+def take_cold_start(function: str = "") -> bool:
+    """True on the first invocation of ``function`` in this instance, False afterwards."""
+    if function in _warm:
+        return False
+    _warm.add(function)
+    return True
 
 
 class LambdaContext(Protocol):
@@ -81,8 +84,14 @@ class Guard:
         cls, max_duration_s: float, *, cold_start: bool, margin_s: float, cold_margin_s: float,
         request_started_at: float, clock: Clock = time.monotonic,
     ) -> Guard:
-        """Vercel's limit is the configured ``maxDuration``; on a cold start it began before our imports."""
-        began = min(PROCESS_STARTED_AT, request_started_at) if cold_start else request_started_at
+        """Vercel's limit is the configured ``maxDuration``; on a cold start it began before our imports.
+
+        A process older than the limit cannot be this invocation's cold start (the platform would have
+        killed it), so then the request's own start is the anchor.
+        """
+        began = request_started_at
+        if cold_start and 0 <= request_started_at - PROCESS_STARTED_AT < max_duration_s:
+            began = PROCESS_STARTED_AT
         return cls.start(limit_s=max_duration_s, cold_start=cold_start, margin_s=margin_s,
                          cold_margin_s=cold_margin_s, started_at=began, clock=clock)
 

@@ -52,12 +52,16 @@ def _settings_or_none() -> tuple[Settings | None, ConfigError | None]:
 
 
 def _guard_for(request: Request, spec: FunctionSpec, settings: Settings | None, started: float) -> Guard:
-    cold = take_cold_start()
+    cold = take_cold_start(spec.name)
     margin = (settings.margin_ms if settings else 500) / 1000.0
     cold_margin = (settings.cold_start_margin_ms if settings else 1500) / 1000.0
     context = request.scope.get("aws.context")
     if context is not None:
         return Guard.for_lambda(context, cold_start=cold, margin_s=margin, cold_margin_s=cold_margin)
+    if settings is not None and settings.resolved_platform == "local":
+        # `tierwatch dev` and tests: the registry's limit, counted from the request (the process is old).
+        return Guard.start(limit_s=spec.max_duration, cold_start=cold, margin_s=margin,
+                           cold_margin_s=cold_margin, started_at=started)
     return Guard.for_vercel(spec.max_duration, cold_start=cold, margin_s=margin, cold_margin_s=cold_margin,
                             request_started_at=started)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from devstack.serve import free_port
@@ -86,6 +87,8 @@ def test_dev_serves_the_bundle_and_keeps_data_across_restarts(tmp_path: Path) ->
         assert detailed.json()["status"] == "healthy"
         assert httpx.get(f"{base}/api/nope", timeout=5).status_code == 404
         assert _upstash(env, "SET", "survives", "restart") == "OK"
+        with psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn:
+            conn.execute("create table if not exists e2e_survivor (v text); insert into e2e_survivor values ('pg')")
     finally:
         assert _stop(proc) == 0
 
@@ -95,6 +98,8 @@ def test_dev_serves_the_bundle_and_keeps_data_across_restarts(tmp_path: Path) ->
         assert env2["TIERWATCH_ADMIN_TOKEN"] == env["TIERWATCH_ADMIN_TOKEN"]
         _wait_ready(f"{env2['TIERWATCH_URL']}/api/health")
         assert _upstash(env2, "GET", "survives") == "restart"
+        with psycopg.connect(env2["DATABASE_URL"]) as conn:
+            assert conn.execute("select v from e2e_survivor").fetchall() == [("pg",)]
     finally:
         assert _stop(proc) == 0
     assert oct((data_dir / "secrets.json").stat().st_mode & 0o777) == "0o600"

@@ -200,3 +200,15 @@ def test_logs_carry_context_and_no_secret(stack_env: dict[str, str], capfd: pyte
     text = "\n".join(json.dumps(x) for x in lines)
     for name in ("UPSTASH_REDIS_REST_TOKEN", "SUPABASE_SERVICE_ROLE_KEY", "TIERWATCH_ADMIN_TOKEN"):
         assert stack_env[name] not in text
+
+
+def test_sample_api_gateway_events(stack_env: dict[str, str]) -> None:
+    """The committed sample events (the shape API Gateway and function URLs send) reach the right handlers."""
+    from functions.health import handler as health
+    from functions.health_detailed import handler as detailed
+    from tests.events import load_event
+
+    context = LambdaContext(function_name="t", timeout_s=10)
+    assert health.handler(load_event("apigw_v2_health"), context)["statusCode"] == 200
+    response = detailed.handler(load_event("apigw_v2_health_detailed"), context)
+    assert response["statusCode"] == 200 and json.loads(response["body"])["status"] == "healthy"

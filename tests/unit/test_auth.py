@@ -53,3 +53,10 @@ def test_scheduled_events() -> None:
     assert is_scheduled_event({"source": "aws.scheduler"})
     assert not is_scheduled_event(http_event("GET", "/api/health"))
     assert not is_scheduled_event(["aws.events"])
+
+
+def test_committed_sample_events() -> None:
+    from tests.events import load_event
+
+    assert is_scheduled_event(load_event("eventbridge_schedule"))
+    assert not is_scheduled_event(load_event("apigw_v2_health"))

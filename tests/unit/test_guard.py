@@ -113,3 +113,21 @@ async def test_run_refuses_to_start_without_time() -> None:
     coro = asyncio.sleep(0)
     with pytest.raises(DeadlineExceeded, match="no time left"):
         await guard.run(coro, op="late")
+
+
+def test_cold_start_is_per_function_and_once() -> None:
+    from shared.guard import take_cold_start
+
+    assert take_cold_start("unit-a") is True
+    assert take_cold_start("unit-a") is False
+    assert take_cold_start("unit-b") is True
+
+
+def test_vercel_anchor_ignores_a_process_older_than_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    import shared.guard as guard_module
+
+    clock = FakeClock(now=1100.0)
+    monkeypatch.setattr(guard_module, "PROCESS_STARTED_AT", 1000.0)
+    cold = Guard.for_vercel(10, cold_start=True, margin_s=0.5, cold_margin_s=1.5,
+                            request_started_at=1100.0, clock=clock)
+    assert cold.time_left() == pytest.approx(10 - 1.5)
