@@ -43,21 +43,31 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def previous_sections() -> dict[str, str]:
+    """The sections already in RESULTS.md, so ``--only`` refreshes one and keeps the others."""
+    if not OUT.exists():
+        return {}
+    parts = OUT.read_text().split("\n## ")[1:]
+    return {part.split("\n", 1)[0].strip(): f"## {part.rstrip()}\n" for part in parts}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer iterations (smoke run)")
-    parser.add_argument("--only", help="run one benchmark module (e.g. bench_cold_start)")
+    parser.add_argument("--only", help="refresh one section (e.g. bench_cold_start), keep the others")
     args = parser.parse_args()
-    sections = [f"# Benchmark results\n\nMachine: {machine()}  \nDate: {dt.date.today().isoformat()}  \n"
-                f"Command: `python -m benchmarks{' --quick' if args.quick else ''}`\n"]
+    sections = previous_sections() if args.only else {}
     for module, full, quick in BENCHMARKS:
-        if args.only and not module.endswith(args.only):
+        name = module.rsplit(".", 1)[1]
+        if args.only and name != args.only:
             continue
         print(f"running {module} ...", file=sys.stderr)
         rows = importlib.import_module(module).run(quick if args.quick else full)
         doc = (sys.modules[module].__doc__ or "").strip()
-        sections.append(f"## {module.rsplit('.', 1)[1]}\n\n{doc}\n\n{table(rows)}\n")
-    OUT.write_text("\n".join(sections))
+        stamp = f"Machine: {machine()}  \nDate: {dt.date.today().isoformat()}  \n" \
+                f"Command: `python -m benchmarks{' --quick' if args.quick else ''}{' --only ' + name if args.only else ''}`"
+        sections[name] = f"## {name}\n\n{stamp}\n\n{doc}\n\n{table(rows)}\n"
+    OUT.write_text("\n".join(["# Benchmark results\n", *sections.values()]))
     print(OUT.read_text())
 
 
