@@ -39,6 +39,9 @@ class JobResult(BaseModel):
 Job = Callable[[Settings, Guard], Awaitable[JobResult]]
 
 
+_loop: asyncio.AbstractEventLoop | None = None
+
+
 def instance_loop() -> asyncio.AbstractEventLoop:
     """One event loop per warm instance (the one Mangum uses too), so pooled connections survive."""
     global _loop
@@ -46,9 +49,6 @@ def instance_loop() -> asyncio.AbstractEventLoop:
         _loop = asyncio.new_event_loop()
         asyncio.set_event_loop(_loop)
     return _loop
-
-
-_loop: asyncio.AbstractEventLoop | None = None
 
 
 def cron_handler(spec: FunctionSpec, job: Job, *,
@@ -77,8 +77,9 @@ def cron_handler(spec: FunctionSpec, job: Job, *,
 async def _run_scheduled(spec: FunctionSpec, job: Job, context: LambdaContext) -> dict[str, Any]:
     settings = get_settings()
     logger = get_logger()
-    guard = Guard.for_lambda(context, cold_start=take_cold_start(spec.name), margin_s=settings.margin_ms / 1000,
-                             cold_margin_s=settings.cold_start_margin_ms / 1000)
+    margin, cold_margin = settings.margins_s
+    guard = Guard.for_lambda(context, cold_start=take_cold_start(spec.name), margin_s=margin,
+                             cold_margin_s=cold_margin)
     logger.append_keys(function_name=spec.name, request_id=getattr(context, "aws_request_id", None),
                        cold_start=guard.cold_start)
     result = await job(settings, guard)

@@ -53,8 +53,8 @@ def _settings_or_none() -> tuple[Settings | None, ConfigError | None]:
 
 def _guard_for(request: Request, spec: FunctionSpec, settings: Settings | None, started: float) -> Guard:
     cold = take_cold_start(spec.name)
-    margin = (settings.margin_ms if settings else 500) / 1000.0
-    cold_margin = (settings.cold_start_margin_ms if settings else 1500) / 1000.0
+    # Bad settings still get a guard, with the default margins.
+    margin, cold_margin = (settings or Settings.model_construct()).margins_s
     context = request.scope.get("aws.context")
     if context is not None:
         return Guard.for_lambda(context, cold_start=cold, margin_s=margin, cold_margin_s=cold_margin)

@@ -14,17 +14,16 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
 SERVICE = "tierwatch"
-REDACTED = "***"
 
 
-def _configured_secrets() -> list[str]:
+def _redact(line: str) -> str:
     from shared.errors import ConfigError
     from shared.settings import get_settings
 
     try:
-        return get_settings().secrets()
-    except ConfigError:
-        return []
+        return get_settings().redact(line)
+    except ConfigError:  # no settings, no secrets to know of
+        return line
 
 
 class RedactingFormatter(LambdaPowertoolsFormatter):
@@ -34,10 +33,7 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
     """
 
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
-        for secret in sorted((s for s in _configured_secrets() if len(s) >= 4), key=len, reverse=True):
-            line = line.replace(secret, REDACTED)
-        return line
+        return _redact(super().format(record))
 
 
 class _Stdout:

@@ -89,6 +89,17 @@ class Settings(BaseSettings):
         assert self.supabase_url and self.supabase_service_role_key
         return str(self.supabase_url).rstrip("/"), self.supabase_service_role_key.get_secret_value()
 
+    @property
+    def margins_s(self) -> tuple[float, float]:
+        """The guard's ``(warm, cold-start)`` safety margins, in seconds."""
+        return self.margin_ms / 1000.0, self.cold_start_margin_ms / 1000.0
+
+    def redact(self, text: str) -> str:
+        """``text`` with every configured secret value replaced by ``***`` (longest first)."""
+        for secret in sorted((s for s in self.secrets() if len(s) >= 4), key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
+
     def secrets(self) -> list[str]:
         """Every secret value set, so logs can redact them wherever they appear."""
         values = [self.upstash_redis_rest_token, self.supabase_service_role_key, self.cron_secret,

@@ -30,12 +30,6 @@ class CheckResult(BaseModel):
     critical: bool = True
 
 
-def _redact(text: str, settings: Settings | None) -> str:
-    for secret in settings.secrets() if settings else []:
-        text = text.replace(secret, "***")
-    return text[:300]
-
-
 async def _timed(name: str, probe: Callable[[], Awaitable[None]], guard: Guard, cap_s: float,
                  settings: Settings, critical: bool = True) -> CheckResult:
     started = time.perf_counter()
@@ -49,7 +43,7 @@ async def _timed(name: str, probe: Callable[[], Awaitable[None]], guard: Guard, 
                            critical=critical)
     except Exception as exc:  # a health check reports every failure instead of raising
         return CheckResult(name=name, status="unhealthy", critical=critical,
-                           error=_redact(f"{type(exc).__name__}: {exc}", settings))
+                           error=settings.redact(f"{type(exc).__name__}: {exc}")[:300])
     latency = round((time.perf_counter() - started) * 1000, 2)
     return CheckResult(name=name, status="healthy", latency_ms=latency, critical=critical)
 
