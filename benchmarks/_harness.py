@@ -52,3 +52,37 @@ def served_process(serve_code: str, env: dict[str, str], ready: Callable[[str], 
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@contextmanager
+def built_bundles() -> Iterator[tuple[Path, str]]:
+    """``sam build`` of this checkout for this machine's architecture (the wheels must load here): yields
+    the build directory (one artifact folder per function) and the runtime's Python (3.12).
+
+    Lambda runs arm64 wheels; the same template built for the local architecture holds the same code and
+    the same pins, so import work is the same. Needs sam and python3.12 (``.ci/install-deploy-tools``).
+    """
+    import platform
+    import re
+    import tempfile
+
+    from tests.deploy._tools import _copy_repo, _executable, _run, _runtime_python, _tool_env
+
+    sam, python = _executable("TIERWATCH_SAM", "sam"), _runtime_python()
+    if not sam or not python:
+        raise RuntimeError("sam and python3.12 are needed: eval \"$(bash .ci/install-deploy-tools)\"")
+    machine = platform.machine().lower()
+    arch = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}[machine]
+    with tempfile.TemporaryDirectory(prefix="tierwatch-bench-") as tmp:
+        repo = Path(tmp) / "repo"
+        repo.mkdir()
+        _copy_repo(repo)
+        template = repo / "template.bench.yaml"
+        template.write_text(re.sub(r"^(\s*)- arm64$", rf"\1- {arch}", (repo / "template.yaml").read_text(), flags=re.M))
+        env = {**_tool_env(str(Path(python).parent)), "LAMBDA_PLATFORM": f"manylinux2014_{machine}"}
+        build = Path(tmp) / "build"
+        result = _run([sam, "build", "-t", template.name, "--build-dir", str(build), "--cache-dir",
+                       str(Path(tmp) / "cache")], repo, env)
+        if result.returncode != 0:
+            raise RuntimeError(f"sam build failed:\n{result.stdout[-3000:]}")
+        yield build, python

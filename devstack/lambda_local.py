@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from functions.registry import FunctionSpec
+from shared.spec import FunctionSpec
 
 
 @dataclass
@@ -74,12 +74,13 @@ def schedule_event(rule: str = "tierwatch-local") -> dict[str, Any]:
     }
 
 
-def default_event(spec: FunctionSpec) -> dict[str, Any]:
-    """What a function normally receives: its schedule for crons, else a GET of its first route."""
-    if spec.schedule:
+def default_event(spec: FunctionSpec, route: str | None = None) -> dict[str, Any]:
+    """What a function normally receives: the named route's request, else its schedule for crons, else
+    a call of its first GET route (its first route when it has no GET)."""
+    if route is None and spec.schedule:
         return schedule_event(spec.name)
-    route = spec.routes[0]
-    return http_event(route.method, route.path)
+    chosen = spec.route(route) if route else next((r for r in spec.routes if r.method == "GET"), spec.routes[0])
+    return http_event(chosen.method, chosen.path)
 
 
 def load_event(path: Path) -> dict[str, Any]:

@@ -64,8 +64,11 @@ class Services:
     applied: list[str]
 
     def stop(self) -> None:
-        self.redis.stop()
-        self.postgres.stop()
+        """Stop both servers, PostgreSQL even when stopping Redis failed."""
+        try:
+            self.redis.stop()
+        finally:
+            self.postgres.stop()
 
 
 def start_services(data_dir: Path) -> Services:

@@ -7,22 +7,12 @@ an unset secret is the classic ``"Bearer None"`` hole. Comparison is constant-ti
 from __future__ import annotations
 
 import hmac
-from typing import Literal
 
 from pydantic import SecretStr
 
 from shared.errors import AuthError, NotConfiguredError
-from shared.settings import Settings
-
-Scope = Literal["cron", "read", "admin", "ingest"]
-
-# Which secrets open which scope: the admin token may also read and run cron jobs by hand.
-_ACCEPTED: dict[Scope, tuple[tuple[str, str], ...]] = {
-    "cron": (("cron_secret", "CRON_SECRET"), ("admin_token", "TIERWATCH_ADMIN_TOKEN")),
-    "read": (("read_token", "TIERWATCH_READ_TOKEN"), ("admin_token", "TIERWATCH_ADMIN_TOKEN")),
-    "admin": (("admin_token", "TIERWATCH_ADMIN_TOKEN"),),
-    "ingest": (("ingest_token", "TIERWATCH_INGEST_TOKEN"),),
-}
+from shared.settings import Settings, variable_name
+from shared.spec import SCOPE_SECRETS, Auth
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -32,22 +22,40 @@ def bearer_token(authorization: str | None) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
-def authorize(settings: Settings, scope: Scope, authorization: str | None) -> None:
+def _configured(settings: Settings, scope: Auth) -> list[SecretStr]:
+    values = (getattr(settings, field) for field in SCOPE_SECRETS[scope])
+    return [v for v in values if v is not None and v.get_secret_value()]
+
+
+def _matches(token: str, secrets: list[SecretStr]) -> bool:
+    given = token.encode()
+    # every secret is compared, so the time taken does not say which one (or whether any) matched
+    results = [hmac.compare_digest(given, s.get_secret_value().encode()) for s in secrets]
+    return any(results)
+
+
+def authorize(settings: Settings, scope: Auth, authorization: str | None) -> None:
     """Raise unless ``authorization`` carries a token configured for ``scope``."""
-    secrets: list[SecretStr] = []
-    for field, _ in _ACCEPTED[scope]:
-        value = getattr(settings, field)
-        if value is not None and value.get_secret_value():
-            secrets.append(value)
+    secrets = _configured(settings, scope)
     if not secrets:
-        names = " or ".join(var for _, var in _ACCEPTED[scope])
+        names = " or ".join(variable_name(f) for f in SCOPE_SECRETS[scope])
         raise NotConfiguredError(f"{names} is not set: this endpoint refuses to run unprotected")
     token = bearer_token(authorization)
     if token is None:
         raise AuthError("missing bearer token: send 'Authorization: Bearer <token>'")
-    given = token.encode()
-    if not any(hmac.compare_digest(given, s.get_secret_value().encode()) for s in secrets):
+    if not _matches(token, secrets):
         raise AuthError("invalid bearer token")
+
+
+def presented_scope(settings: Settings | None, scope: Auth, authorization: str | None) -> bool:
+    """Whether ``authorization`` opens ``scope``: False when no token is sent, ``AuthError`` when a wrong
+    one is (a caller who tried to authenticate should hear that it failed, not get the public view)."""
+    token = bearer_token(authorization)
+    if token is None:
+        return False
+    if settings is None or not _matches(token, _configured(settings, scope)):
+        raise AuthError("invalid bearer token")
+    return True
 
 
 def is_scheduled_event(event: object) -> bool:

@@ -1,7 +1,7 @@
 """Cron jobs on both platforms, sharing one job function.
 
-- Vercel calls the cron path with ``GET`` and ``Authorization: Bearer $CRON_SECRET``
-  (``cron_routes``; ``POST`` with the admin token runs it by hand).
+- Vercel calls the cron path with ``GET`` and ``Authorization: Bearer $CRON_SECRET`` (``cron_routes``
+  serves the job on every route the registry declares, e.g. also ``POST`` for a manual run).
 - Lambda receives an EventBridge scheduled event (``cron_handler``): IAM already authorised the
   caller, so no secret is checked, and FastAPI is not even imported on that path (~0.3 s of cold start).
   Any other event (a function URL call) is handed to the function's FastAPI app.
@@ -15,15 +15,16 @@ and returns a ``JobResult`` that says whether it finished or where to resume.
 import asyncio
 import importlib
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-from functions.registry import FunctionSpec
+from shared import invocation, secrets
 from shared.auth import is_scheduled_event
 from shared.guard import Guard, LambdaContext, take_cold_start
 from shared.logs import get_logger
 from shared.settings import Settings, get_settings
+from shared.spec import FunctionSpec
 
 
 class JobResult(BaseModel):
@@ -80,26 +81,26 @@ async def _run_scheduled(spec: FunctionSpec, job: Job, context: LambdaContext) -
     margin, cold_margin = settings.margins_s
     guard = Guard.for_lambda(context, cold_start=take_cold_start(spec.name), margin_s=margin,
                              cold_margin_s=cold_margin)
-    logger.append_keys(function_name=spec.name, request_id=getattr(context, "aws_request_id", None),
-                       cold_start=guard.cold_start)
-    result = await job(settings, guard)
-    logger.info("cron run", extra={"trigger": "schedule", **result.model_dump(exclude={"detail"})})
+    settings = await secrets.resolve(settings, guard, spec.setting_fields)
+    current = invocation.Invocation(function=spec.name, request_id=str(getattr(context, "aws_request_id", "")),
+                                    guard=guard, settings=settings)
+    with invocation.bind(current):
+        result = await job(settings, guard)
+        logger.info("cron run", extra={"trigger": "schedule", **result.model_dump(exclude={"detail"})})
     return result.model_dump(mode="json")
 
 
-def cron_routes(app: Any, spec: FunctionSpec, job: Job) -> None:
-    """``GET`` for Vercel Cron (CRON_SECRET or admin token) and ``POST`` for a manual run (same auth)."""
-    from fastapi import Depends, Request
+def cron_routes(app: Any, job: Job) -> None:
+    """Serve ``job`` on every route of the app's spec (auth: the spec's, enforced by the app)."""
+    from shared.http import SettingsDep, TimeGuard, error_responses
 
-    from shared.http import Budget, error_responses, require, settings
+    spec: FunctionSpec = app.spec
 
-    path = spec.routes[0].path
-
-    async def run(request: Request, budget: Budget, _: Annotated[None, Depends(require("cron"))]) -> JobResult:
-        result = await job(settings(request), budget)
-        get_logger().info("cron run", extra={"trigger": request.method, **result.model_dump(exclude={"detail"})})
+    async def run(settings: SettingsDep, guard: TimeGuard) -> JobResult:
+        result = await job(settings, guard)
+        get_logger().info("cron run", extra={"trigger": "http", **result.model_dump(exclude={"detail"})})
         return result
 
-    for method in ("GET", "POST"):
-        app.add_api_route(path, run, methods=[method], response_model=JobResult, name=f"{spec.name}_{method}",
-                          summary=f"Run the {spec.name} job", responses=error_responses(401, 503, 504))
+    for route in spec.routes:
+        app.handles(route.name, response_model=JobResult, summary=f"Run the {spec.name} job",
+                    responses=error_responses(504))(run)

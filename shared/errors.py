@@ -44,13 +44,6 @@ class NotConfiguredError(TierwatchError):
     code = "not_configured"
 
 
-class BadRequestError(TierwatchError):
-    """The request is well-formed HTTP but its content is not acceptable; the message names the field."""
-
-    status = 400
-    code = "bad_request"
-
-
 class DeadlineExceeded(TierwatchError):
     """The invocation ran out of time before a step could start or finish."""
 

@@ -46,7 +46,7 @@ class LambdaContext(Protocol):
 
 @dataclass
 class Guard:
-    """The time budget of one invocation. All times are seconds on ``clock`` (monotonic)."""
+    """The deadline of one invocation. All times are seconds on ``clock`` (monotonic)."""
 
     deadline: float
     margin_s: float
@@ -103,7 +103,7 @@ class Guard:
         """Seconds we may still spend, margin kept aside; never negative."""
         return max(0.0, self.remaining() - self.margin_s)
 
-    def budget(self, cap_s: float | None = None) -> float:
+    def timeout_for(self, cap_s: float | None = None) -> float:
         """The timeout to give the next call: the time left, capped by ``cap_s``."""
         left = self.time_left()
         return left if cap_s is None else min(cap_s, left)
@@ -123,7 +123,7 @@ class Guard:
 
         The message says how long we waited ("timeout after 2000 ms"), never what was sent.
         """
-        timeout = self.budget(cap_s)
+        timeout = self.timeout_for(cap_s)
         awaitable = call() if callable(call) else call
         if timeout <= 0:
             _close(awaitable)
@@ -132,11 +132,6 @@ class Guard:
             return await asyncio.wait_for(awaitable, timeout=timeout)
         except TimeoutError:
             raise DeadlineExceeded(f"{op}: timeout after {timeout * 1000:.0f} ms") from None
-
-    def summary(self) -> dict[str, Any]:
-        """What logs and partial results say about the budget."""
-        return {"cold_start": self.cold_start, "time_left_ms": round(self.time_left() * 1000),
-                "margin_ms": round(self.margin_s * 1000)}
 
 
 def _close(awaitable: Awaitable[Any]) -> None:

@@ -1,7 +1,8 @@
 """Structured JSON logs (Powertools Logger) with secrets redacted from every line.
 
-Each request appends ``function_name``, ``request_id`` and ``cold_start`` (``shared.http``), so every
-line a function writes carries them on Vercel and on Lambda alike.
+Each invocation binds ``function_name``, ``request_id`` and ``cold_start`` (``shared.invocation``) in
+context-local keys, so every line carries its own invocation's keys on Vercel and on Lambda alike, even
+when Fluid compute runs concurrent requests in one instance.
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ SERVICE = "tierwatch"
 
 def _redact(line: str) -> str:
     from shared.errors import ConfigError
-    from shared.settings import get_settings
+    from shared.settings import get_settings, raw_secrets, redact
 
     try:
         return get_settings().redact(line)
-    except ConfigError:  # no settings, no secrets to know of
-        return line
+    except ConfigError:  # settings do not parse: the raw values are still secrets
+        return redact(line, raw_secrets())
 
 
 class RedactingFormatter(LambdaPowertoolsFormatter):

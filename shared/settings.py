@@ -8,18 +8,32 @@ never with a stack trace from inside an SDK, and never echoing a value (values m
 from __future__ import annotations
 
 import functools
+import os
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, HttpUrl, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, HttpUrl, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.errors import ConfigError
 
 Platform = Literal["auto", "vercel", "lambda", "local"]
 
+# Shorter than this is not a secret: it is guessable, and redacting it would shred every log line.
+# (Vercel asks for at least 16 random characters in CRON_SECRET.)
+MIN_SECRET_LENGTH = 16
+# A full Secrets Manager ARN (with its random suffix: IAM grants exactly that resource).
+SECRET_ARN_PATTERN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$"
+# An SSM hierarchy: starts and ends with "/" (parameters are named <prefix><VARIABLE>).
+SSM_PREFIX_PATTERN = r"^/([A-Za-z0-9_.-]+/)*$"
+
 
 def _env(name: str) -> AliasChoices:
     return AliasChoices(name)
+
+
+def _secret(name: str) -> SecretStr | None:
+    return Field(None, validation_alias=_env(name))
 
 
 class Settings(BaseSettings):
@@ -29,21 +43,39 @@ class Settings(BaseSettings):
                                       env_ignore_empty=True)
 
     upstash_redis_rest_url: HttpUrl | None = Field(None, validation_alias=_env("UPSTASH_REDIS_REST_URL"))
-    upstash_redis_rest_token: SecretStr | None = Field(None, validation_alias=_env("UPSTASH_REDIS_REST_TOKEN"))
+    upstash_redis_rest_token: SecretStr | None = _secret("UPSTASH_REDIS_REST_TOKEN")
     supabase_url: HttpUrl | None = Field(None, validation_alias=_env("SUPABASE_URL"))
-    supabase_service_role_key: SecretStr | None = Field(
-        None, validation_alias=_env("SUPABASE_SERVICE_ROLE_KEY")
-    )
-    cron_secret: SecretStr | None = Field(None, validation_alias=_env("CRON_SECRET"))
-    ingest_token: SecretStr | None = Field(None, validation_alias=_env("TIERWATCH_INGEST_TOKEN"))
-    read_token: SecretStr | None = Field(None, validation_alias=_env("TIERWATCH_READ_TOKEN"))
-    admin_token: SecretStr | None = Field(None, validation_alias=_env("TIERWATCH_ADMIN_TOKEN"))
+    supabase_service_role_key: SecretStr | None = _secret("SUPABASE_SERVICE_ROLE_KEY")
+    cron_secret: SecretStr | None = _secret("CRON_SECRET")
+    ingest_token: SecretStr | None = _secret("TIERWATCH_INGEST_TOKEN")
+    read_token: SecretStr | None = _secret("TIERWATCH_READ_TOKEN")
+    admin_token: SecretStr | None = _secret("TIERWATCH_ADMIN_TOKEN")
+    # Lambda: a secret may instead live in Secrets Manager (one ARN per secret, named after its variable
+    # plus _SECRET_ARN) or SSM Parameter Store (SecureStrings named <prefix><VARIABLE>), read at run time
+    # by shared/secrets.py, so its value is never a plain environment variable of the function.
+    upstash_redis_rest_token_secret_arn: str | None = Field(
+        None, pattern=SECRET_ARN_PATTERN, validation_alias=_env("UPSTASH_REDIS_REST_TOKEN_SECRET_ARN"))
+    supabase_service_role_key_secret_arn: str | None = Field(
+        None, pattern=SECRET_ARN_PATTERN, validation_alias=_env("SUPABASE_SERVICE_ROLE_KEY_SECRET_ARN"))
+    cron_secret_secret_arn: str | None = Field(
+        None, pattern=SECRET_ARN_PATTERN, validation_alias=_env("CRON_SECRET_SECRET_ARN"))
+    ingest_token_secret_arn: str | None = Field(
+        None, pattern=SECRET_ARN_PATTERN, validation_alias=_env("TIERWATCH_INGEST_TOKEN_SECRET_ARN"))
+    read_token_secret_arn: str | None = Field(
+        None, pattern=SECRET_ARN_PATTERN, validation_alias=_env("TIERWATCH_READ_TOKEN_SECRET_ARN"))
+    admin_token_secret_arn: str | None = Field(
+        None, pattern=SECRET_ARN_PATTERN, validation_alias=_env("TIERWATCH_ADMIN_TOKEN_SECRET_ARN"))
+    secrets_ssm_prefix: str | None = Field(
+        None, pattern=SSM_PREFIX_PATTERN, validation_alias=_env("TIERWATCH_SECRETS_SSM_PREFIX"))
+    # How long a warm instance reuses a secret read from AWS before reading it again (rotation delay).
+    secrets_max_age_s: int = Field(300, ge=0, le=86_400, validation_alias=_env("TIERWATCH_SECRETS_MAX_AGE_S"))
 
     platform: Platform = Field("auto", validation_alias=_env("TIERWATCH_PLATFORM"))
     app_version: str = Field("0.1.0", validation_alias=_env("TIERWATCH_APP_VERSION"))
     health_urls: Annotated[list[HttpUrl], NoDecode] = Field(
         default_factory=list, validation_alias=_env("TIERWATCH_HEALTH_URLS")
     )
+    health_cache_s: float = Field(15.0, ge=0, le=3600, validation_alias=_env("TIERWATCH_HEALTH_CACHE_S"))
     check_timeout_ms: int = Field(2000, ge=50, le=60_000, validation_alias=_env("TIERWATCH_CHECK_TIMEOUT_MS"))
     margin_ms: int = Field(500, ge=0, le=60_000, validation_alias=_env("TIERWATCH_MARGIN_MS"))
     cold_start_margin_ms: int = Field(
@@ -52,6 +84,25 @@ class Settings(BaseSettings):
     # Set by the platforms themselves; read here so nothing else touches os.environ.
     vercel: str | None = Field(None, validation_alias=_env("VERCEL"))
     lambda_function_name: str | None = Field(None, validation_alias=_env("AWS_LAMBDA_FUNCTION_NAME"))
+
+    @field_validator("upstash_redis_rest_token", "supabase_service_role_key", "cron_secret", "ingest_token",
+                     "read_token", "admin_token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().strip()) < MIN_SECRET_LENGTH:
+            raise ValueError(f"too short to be a secret: use at least {MIN_SECRET_LENGTH} random characters")
+        return value
+
+    @field_validator("upstash_redis_rest_token_secret_arn", "supabase_service_role_key_secret_arn",
+                     "cron_secret_secret_arn", "ingest_token_secret_arn", "read_token_secret_arn",
+                     "admin_token_secret_arn")
+    @classmethod
+    def _one_source(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # the secret fields are declared (so validated) first: a value set twice is ambiguous, refuse it
+        plain = str(info.field_name).removesuffix("_secret_arn")
+        if value and info.data.get(plain) is not None:
+            raise ValueError(f"set either {_VARIABLE[plain]} or this ARN, not both")
+        return value
 
     @field_validator("health_urls", mode="before")
     @classmethod
@@ -95,22 +146,47 @@ class Settings(BaseSettings):
         return self.margin_ms / 1000.0, self.cold_start_margin_ms / 1000.0
 
     def redact(self, text: str) -> str:
-        """``text`` with every configured secret value replaced by ``***`` (longest first)."""
-        for secret in sorted((s for s in self.secrets() if len(s) >= 4), key=len, reverse=True):
-            text = text.replace(secret, "***")
-        return text
+        """``text`` with every configured secret value replaced by ``***``."""
+        return redact(text, self.secrets())
 
     def secrets(self) -> list[str]:
         """Every secret value set, so logs can redact them wherever they appear."""
-        values = [self.upstash_redis_rest_token, self.supabase_service_role_key, self.cron_secret,
-                  self.ingest_token, self.read_token, self.admin_token]
+        values = (getattr(self, f) for f in SECRET_FIELDS)
         return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
 
 
-_VARIABLE: dict[str, str] = {
-    name: str(field.validation_alias.choices[0])  # type: ignore[union-attr]
-    for name, field in Settings.model_fields.items()
-}
+def _variable(field: FieldInfo) -> str:
+    return str(field.validation_alias.choices[0])  # type: ignore[union-attr]
+
+
+# The one spelling of every variable name: derived from the fields above, used by auth, the registry
+# and the wiring of both platforms.
+_VARIABLE: dict[str, str] = {name: _variable(field) for name, field in Settings.model_fields.items()}
+SECRET_FIELDS: tuple[str, ...] = tuple(
+    name for name, field in Settings.model_fields.items() if "SecretStr" in str(field.annotation)
+)
+# Set by the platforms, never by the user.
+PLATFORM_FIELDS = ("vercel", "lambda_function_name")
+
+
+def variable_name(field: str) -> str:
+    """The environment variable of setting ``field`` (``KeyError`` for an unknown field)."""
+    return _VARIABLE[field]
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    """``text`` with each of ``secrets`` replaced by ``***`` (longest first, so none is half-replaced)."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def raw_secrets() -> list[str]:
+    """Secret values straight from the environment, valid or not: redaction must hold even when the
+    settings do not parse (a too-short or malformed secret is still a secret to keep out of logs)."""
+    values = (os.environ.get(_VARIABLE[f], "").strip() for f in SECRET_FIELDS)
+    return [v for v in values if v]
 
 
 def load_settings() -> Settings:
@@ -122,7 +198,7 @@ def load_settings() -> Settings:
         for err in exc.errors(include_input=False, include_url=False):
             field = str(err["loc"][0]) if err["loc"] else ""
             name = _VARIABLE.get(field, field.upper())
-            problems[name] = err["msg"]
+            problems[name] = err["msg"].removeprefix("Value error, ")
         raise ConfigError(problems) from None
 
 

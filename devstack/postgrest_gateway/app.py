@@ -1,6 +1,6 @@
 """The Starlette app: Kong-style key check, then PostgREST routing under ``/rest/v1``.
 
-Why one catch-all route: PostgREST answers every path and method itself (404 PGRST125, 405 PGRST101/117),
+Why one catch-all handler: PostgREST answers every path and method itself (404 PGRST125, 405 PGRST101/117),
 always with a JSON body; Starlette's own 404/405 pages would not be PostgREST-shaped.
 """
 
@@ -14,7 +14,7 @@ import psycopg
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import request_response
 
 from .auth import KongRejected, authenticate
 from .db import Database
@@ -54,6 +54,8 @@ def create_app(*, dsn: str, jwt_secret: str, schemas: tuple[str, ...] = ("public
         path = request.url.path
         try:
             caller = authenticate(request.headers, request.query_params, secret=jwt_secret, anon_role=anon_role)
+            if request.method not in _METHODS:
+                raise pgrst(405, "PGRST117", f"Unsupported HTTP method: {request.method}")
             if not (path == _PREFIX or path.startswith(_PREFIX + "/")):
                 raise pgrst(404, "PGRST125", "Invalid path specified in request URL")
             req = await parse_request(request, path[len(_PREFIX):], caller, schemas)
@@ -72,12 +74,18 @@ def create_app(*, dsn: str, jwt_secret: str, schemas: tuple[str, ...] = ("public
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        await db.open()
+        try:
+            await db.open()
+        except psycopg.OperationalError as e:  # serve anyway: requests answer 503 until the database is up
+            _log.warning("database unavailable at startup: %s", e)
         try:
             yield
         finally:
             await db.close()
 
-    app = Starlette(routes=[Route("/{path:path}", handle, methods=_METHODS)], lifespan=lifespan)
+    app = Starlette(lifespan=lifespan)
+    # The router's default, not a "/{path:path}" route: that pattern misses paths holding a newline (%0A)
+    # and unlisted methods, which then got Starlette's plain-text 404/405 instead of PostgREST's JSON.
+    app.router.default = request_response(handle)
     app.state.database = db
     return app

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import difflib
 import time
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
 
 __all__ = ["Catalog", "Column", "Param", "Routine", "Table", "closest"]
 
@@ -125,17 +126,18 @@ def _routine(schema: str, row: tuple[Any, ...]) -> Routine:
 
 
 class Catalog:
-    """Cached catalog lookups over the gateway's pool (each lookup in its own short transaction)."""
+    """Cached catalog lookups on the gateway's connections (each lookup in its own short transaction)."""
 
-    def __init__(self, pool: AsyncConnectionPool[Any], ttl: float = 5.0) -> None:
-        self._pool, self._ttl = pool, ttl
+    def __init__(self, connect: Callable[[], AbstractAsyncContextManager[AsyncConnection[Any]]],
+                 ttl: float = 5.0) -> None:
+        self._connect, self._ttl = connect, ttl
         self._cache: dict[tuple[str, str, str], tuple[float, Any]] = {}
 
     def invalidate(self) -> None:
         self._cache.clear()
 
     async def _query(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
-        async with self._pool.connection() as conn:
+        async with self._connect() as conn:
             return await _fetch(conn, sql, params)
 
     async def _cached(self, kind: str, a: str, b: str, sql: str) -> list[tuple[Any, ...]]:

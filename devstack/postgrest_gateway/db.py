@@ -1,8 +1,4 @@
-"""The connection pool and the per-request transaction, with PostgREST's GUCs (B8).
-
-Why log in as ``authenticator``: as on Supabase, the pool's login role can only become the roles granted to
-it, so a key claiming ``role: postgres`` fails the way it fails in production. A database without the
-Supabase roles (bootstrap not run) falls back to the DSN's own user.
+"""The per-request transaction, with PostgREST's GUCs (B8), over the gateway's ``Pool``.
 
 Why one message per request: on an asyncio loop each round trip to PostgreSQL costs more than the SQL it
 carries, so BEGIN, the GUCs, the statement and COMMIT are sent together (simple query protocol, values
@@ -11,7 +7,6 @@ inlined by psycopg as quoted literals, which PostgreSQL types exactly like Postg
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import json
@@ -20,19 +15,17 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
-from psycopg import AsyncClientCursor, AsyncConnection, sql
-from psycopg.conninfo import make_conninfo
+from psycopg import AsyncClientCursor, sql
 from psycopg.pq import TransactionStatus
-from psycopg_pool import AsyncConnectionPool
 
 from .catalog import Catalog
 from .errors import from_pg
+from .pool import Pool
 from .request import ApiRequest
 
 __all__ = ["Database", "Row"]
 
 Row = tuple[Any, ...] | None
-_LOGIN_ROLE = "authenticator"
 _EXTRA_SEARCH_PATH = ("public", "extensions")  # Supabase's db-extra-search-path
 
 
@@ -49,40 +42,17 @@ class Database:
     """Owns the pool (opened lazily on the serving event loop) and the schema cache."""
 
     def __init__(self, dsn: str, *, max_size: int = 10) -> None:
-        self.dsn, self._max_size = dsn, max_size
-        self._pool: AsyncConnectionPool[Any] | None = None
-        self._catalog: Catalog | None = None
-        self._lock = asyncio.Lock()
-
-    async def _login_conninfo(self) -> str:
-        candidate = make_conninfo(self.dsn, user=_LOGIN_ROLE)
-        try:
-            conn = await AsyncConnection.connect(candidate, connect_timeout=5)
-        except psycopg.OperationalError:
-            return self.dsn
-        await conn.close()
-        return candidate
+        self.dsn = dsn
+        self._pool = Pool(dsn, max_size=max_size)
+        self._catalog = Catalog(self._pool.connection)
 
     async def open(self) -> None:
-        async with self._lock:
-            if self._pool is not None:
-                return
-            pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-                await self._login_conninfo(), min_size=1, max_size=self._max_size, open=False,
-                kwargs={"autocommit": True}, name="postgrest-gateway")
-            await pool.open(wait=True, timeout=30)
-            self._catalog = Catalog(pool)
-            self._pool = pool
+        await self._pool.open()
 
     async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        await self._pool.close()
 
     async def catalog(self) -> Catalog:
-        if self._catalog is None:
-            await self.open()
-        assert self._catalog is not None
         return self._catalog
 
     async def execute(self, req: ApiRequest, statement: sql.Composed, params: list[Any], *,
@@ -96,7 +66,6 @@ class Database:
         """
         catalog = await self.catalog()
         settings = await catalog.role_settings(req.caller.role)
-        assert self._pool is not None
         guc = {
             **dict(settings),  # first, so that the request's own values below win
             "role": req.caller.role,

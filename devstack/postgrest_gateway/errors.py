@@ -34,8 +34,16 @@ class ApiError(Exception):
 
     def response(self, *, head: bool = False) -> Response:
         headers = {"Proxy-Status": f"PostgREST; error={self.code}", **self.headers}
-        content = b"" if head else json.dumps(self.body(), ensure_ascii=False, separators=(",", ":")).encode()
+        content = b"" if head else _json_bytes(self.body())
         return Response(content, status_code=self.status, headers=headers, media_type=JSON_TYPE)
+
+
+def _json_bytes(body: dict[str, Any]) -> bytes:
+    """UTF-8 JSON; escaped ASCII when the body echoes a lone surrogate (a JSON ``"\\ud800"`` key, say)."""
+    try:
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:
+        return json.dumps(body, separators=(",", ":")).encode()
 
 
 def pgrst(status: int, code: str, message: str, details: Any = None, hint: Any = None) -> ApiError:

@@ -184,9 +184,10 @@ def looks_like_filter(key: str, value: str) -> bool:
 
 
 def _int_param(name: str, text: str) -> int:
-    if not text.strip().isdigit():
+    digits = text.strip()
+    if not (digits.isascii() and digits.isdigit()):  # str.isdigit() alone accepts "²", which int() refuses
         raise _parse_error(name, text, "expecting a non-negative integer")
-    return int(text)
+    return int(digits)
 
 
 def parse_query(pairs: list[tuple[str, str]], *, rpc: bool = False) -> QueryParams:

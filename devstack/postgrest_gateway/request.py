@@ -14,9 +14,9 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 
 from .auth import Caller
-from .errors import pgrst
+from .errors import ApiError, pgrst
 
-__all__ = ["ApiRequest", "parse_body", "parse_request"]
+__all__ = ["ApiRequest", "parse_body", "parse_request", "text_body"]
 
 _OBJECT_TYPES = ("application/vnd.pgrst.object+json", "application/vnd.pgrst.object")
 _ARRAY_TYPES = ("*/*", "application/*", "application/json", "application/vnd.pgrst.array+json",
@@ -93,13 +93,40 @@ def _headers(request: Request) -> dict[str, str]:
 
 
 def parse_body(raw: bytes) -> Any:
-    """The JSON body (an empty body is ``{}``); 400 PGRST102 when it is not JSON."""
+    """The JSON body (an empty body is ``{}``); 400 PGRST102 when it is not JSON, strict UTF-8 included."""
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw)
-    except ValueError as e:
+        return json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError; RecursionError: "[[[[..."
         raise pgrst(400, "PGRST102", "Empty or invalid json") from e
+
+
+def _bad_encoding(raw: bytes) -> ApiError:
+    """PostgreSQL's own refusal of text that is not UTF-8 (a NUL byte included): 400 ``22021``."""
+    shown = " ".join(f"0x{b:02x}" for b in raw[:3])
+    return ApiError(400, "22021", f'invalid byte sequence for encoding "UTF8": {shown}')
+
+
+def text_body(raw: bytes) -> str:
+    """A ``text/plain`` or ``text/xml`` body as PostgreSQL would take it, or its 22021 refusal."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise _bad_encoding(raw[e.start:e.end]) from e
+    if "\x00" in text:
+        raise _bad_encoding(b"\x00")
+    return text
+
+
+def _check_no_nul(rest_path: str, pairs: list[tuple[str, str]]) -> None:
+    """PostgreSQL text cannot hold NUL: refuse it in the path or a query value as PostgreSQL does (22021).
+
+    Left to psycopg, it fails while building the statement with an error that has no SQLSTATE, which read
+    as a lost connection (503).
+    """
+    if "\x00" in rest_path or any("\x00" in key or "\x00" in value for key, value in pairs):
+        raise _bad_encoding(b"\x00")
 
 
 async def parse_request(request: Request, rest_path: str, caller: Caller, schemas: tuple[str, ...]) -> ApiRequest:
@@ -108,6 +135,8 @@ async def parse_request(request: Request, rest_path: str, caller: Caller, schema
     is_rpc = len(segments) == 2 and segments[0] == "rpc" and bool(segments[1])
     if not (is_rpc or (len(segments) == 1 and segments[0])):
         raise pgrst(404, "PGRST125", "Invalid path specified in request URL")
+    pairs = parse_qsl(request.url.query, keep_blank_values=True)
+    _check_no_nul(rest_path, pairs)
     single, strip_nulls = _accept(request.headers.get("accept"))
     return ApiRequest(
         method=method,
@@ -115,7 +144,7 @@ async def parse_request(request: Request, rest_path: str, caller: Caller, schema
         target=segments[-1],
         is_rpc=is_rpc,
         schema=_schema(request, method, schemas),
-        pairs=parse_qsl(request.url.query, keep_blank_values=True),
+        pairs=pairs,
         headers=_headers(request),
         cookies=dict(request.cookies),
         prefer=_prefer(request.headers.getlist("prefer")),

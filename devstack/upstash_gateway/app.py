@@ -1,7 +1,7 @@
 """The Upstash REST surface over HTTP: ``POST /``, ``/pipeline``, ``/multi-exec``, path-style commands, stats.
 
 Every answer is JSON, whatever the status: the Python SDK ignores the status and calls ``r.json()``, and a
-non-JSON body costs it a 3 s retry sleep (A4). One catch-all route keeps the dispatch in plain code, so
+non-JSON body costs it a 3 s retry sleep (A4). One catch-all endpoint keeps the dispatch in plain code, so
 ``//pipeline``, trailing slashes and any HTTP method get Upstash's answer instead of Starlette's defaults.
 """
 
@@ -16,10 +16,9 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from devstack.upstash_gateway.backend import Backend
+from devstack.upstash_gateway.backend import REDIS_TIMEOUT_S, Backend
 from devstack.upstash_gateway.commands import (
     Command,
     command_name,
@@ -29,7 +28,15 @@ from devstack.upstash_gateway.commands import (
     split_path,
 )
 from devstack.upstash_gateway.encoding import to_json, wants_base64
-from devstack.upstash_gateway.errors import BackendUnavailable, BadRequest, ReplyError, TransactionAborted
+from devstack.upstash_gateway.errors import (
+    BackendUnavailable,
+    BadRequest,
+    ReplyError,
+    RequestTooLarge,
+    TransactionAborted,
+)
+from devstack.upstash_gateway.limits import MAX_REQUEST_BYTES, close_if_unread, read_body
+from devstack.upstash_gateway.policy import check_allowed
 from devstack.upstash_gateway.scripts import ScriptRewriter
 from devstack.upstash_gateway.stats import CommandStats
 
@@ -56,9 +63,11 @@ def _error(message: str, status: int) -> JSONResponse:
 class Gateway:
     """Per-app state (backend client, counters, script sha map) and the request handling."""
 
-    def __init__(self, *, token: str, redis_url: str | None) -> None:
+    def __init__(self, *, token: str, redis_url: str | None, max_request_bytes: int = MAX_REQUEST_BYTES,
+                 redis_timeout_s: float = REDIS_TIMEOUT_S) -> None:
         self._token = token.encode()
-        self.backend = Backend(redis_url)
+        self._max_request_bytes = max_request_bytes
+        self.backend = Backend(redis_url, timeout_s=redis_timeout_s)
         self.stats = CommandStats()
         self.scripts = ScriptRewriter()
 
@@ -70,15 +79,18 @@ class Gateway:
         return query_token is not None and hmac.compare_digest(query_token.encode(), self._token)
 
     async def handle(self, request: Request) -> Response:
-        # Drain the body before any early answer: a half-read request breaks keep-alive for the next one (A1).
-        body = await request.body()
+        # Method and token come from the request head: a refused request's body is never read (A1, A2).
         if request.method not in ALLOWED_METHODS:
-            return _error(f"ERR method {request.method} not allowed: use GET, POST, PUT or HEAD", 405)
+            message = f"ERR method {request.method} not allowed: use GET, POST, PUT or HEAD"
+            return close_if_unread(request, _error(message, 405))
         if not self._authorized(request):
-            return _error(WRONGPASS, 401)
-        segments = _segments(request.scope)
+            return close_if_unread(request, _error(WRONGPASS, 401))
         try:
-            return await self._dispatch(request, segments, body)
+            body = await read_body(request, self._max_request_bytes)
+        except RequestTooLarge as e:
+            return close_if_unread(request, _error(str(e), e.status_code), partly_read=True)
+        try:
+            return await self._dispatch(request, _segments(request.scope), body)
         except (BadRequest, BackendUnavailable) as e:
             return _error(str(e), e.status_code)
 
@@ -103,7 +115,14 @@ class Gateway:
         query = request.scope["query_string"].decode("utf-8", errors="replace")
         return await self._single(path_command(segments, body if writes else None, query), b64)
 
+    async def _allowed(self, commands: list[Command]) -> None:
+        """Refuse the whole request when one command is outside Upstash's REST set (policy)."""
+        known = await self.backend.known_commands()
+        for command in commands:
+            check_allowed(command, known)
+
     async def _single(self, command: Command, b64: bool) -> Response:
+        await self._allowed([command])
         reply = await self.backend.execute(self.scripts.rewrite(command))
         self.stats.record([command_name(command)])
         if isinstance(reply, ReplyError):
@@ -111,6 +130,7 @@ class Gateway:
         return _json({"result": to_json(reply, b64=b64)})
 
     async def _batch(self, commands: list[Command], b64: bool, *, transaction: bool) -> Response:
+        await self._allowed(commands)
         names = [command_name(c) for c in commands]
         rewritten = [self.scripts.rewrite(c) for c in commands]
         try:
@@ -149,7 +169,7 @@ def _segments(scope: Scope) -> list[bytes]:
 
 
 class _Endpoint:
-    """A raw ASGI endpoint, so the catch-all route accepts every method and we answer 405 in JSON."""
+    """A raw ASGI endpoint, so the catch-all endpoint accepts every method and we answer 405 in JSON."""
 
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
@@ -164,20 +184,28 @@ class _Endpoint:
         await response(scope, receive, send)
 
 
-def create_app(*, token: str, redis_url: str | None) -> Starlette:
+def create_app(*, token: str, redis_url: str | None, max_request_bytes: int = MAX_REQUEST_BYTES,
+               redis_timeout_s: float = REDIS_TIMEOUT_S) -> Starlette:
     """Build the gateway app; ``redis_url=None`` serves from an in-process fakeredis instead.
+
+    ``max_request_bytes`` is Upstash's max request size (its free plan's by default); ``redis_timeout_s``
+    bounds each wait on Redis, so a hung server costs a request seconds, not minutes.
 
     Example
     -------
     >>> app = create_app(token="local-token", redis_url="redis://127.0.0.1:6379/0")
     """
-    gateway = Gateway(token=token, redis_url=redis_url)
+    gateway = Gateway(token=token, redis_url=redis_url, max_request_bytes=max_request_bytes,
+                      redis_timeout_s=redis_timeout_s)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
         await gateway.backend.aclose()
 
-    app = Starlette(routes=[Route("/{path:path}", _Endpoint(gateway))], lifespan=lifespan)
+    app = Starlette(lifespan=lifespan)
+    # The router's default, not a "/{path:path}" route: that pattern misses paths holding a newline (%0A),
+    # which then got Starlette's plain-text 404, a body the SDK cannot parse.
+    app.router.default = _Endpoint(gateway)
     app.state.gateway = gateway
     return app

@@ -8,6 +8,7 @@ keeping them in ``status_code``; we glue them back because Upstash and the SDK s
 from __future__ import annotations
 
 import importlib.metadata
+from collections.abc import Container
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -20,10 +21,15 @@ from redis.retry import Retry
 from devstack.upstash_gateway.commands import Command, command_name
 from devstack.upstash_gateway.encoding import Reply
 from devstack.upstash_gateway.errors import BackendUnavailable, ReplyError, TransactionAborted
+from devstack.upstash_gateway.policy import EVERY_COMMAND
 
-__all__ = ["Backend", "EXECABORT"]
+__all__ = ["Backend", "EXECABORT", "REDIS_CONNECT_TIMEOUT_S", "REDIS_TIMEOUT_S"]
 
 EXECABORT = "EXECABORT Transaction discarded because of previous errors."
+# A hung or stopped Redis must cost a request seconds (answered 500 JSON), not redis-py's 30 s. Redis's own
+# busy-script threshold is 5 s; a local dev command that runs longer than this is a bug worth seeing.
+REDIS_TIMEOUT_S = 3.0
+REDIS_CONNECT_TIMEOUT_S = 2.0
 
 # fakeredis has no INFO (A10); answering it from Lua keeps INFO usable inside pipelines and transactions.
 _FAKE_INFO_LUA = (
@@ -50,7 +56,7 @@ def _normalise(value: Any) -> Reply:
 class Backend:
     """One redis-py client (pooled connections) per gateway; a transaction holds one connection."""
 
-    def __init__(self, redis_url: str | None) -> None:
+    def __init__(self, redis_url: str | None, *, timeout_s: float = REDIS_TIMEOUT_S) -> None:
         options: dict[str, Any] = {"protocol": 2, "decode_responses": False}
         self.client: aioredis.Redis
         if redis_url is None:
@@ -66,13 +72,32 @@ class Backend:
         else:
             self.kind = "redis"
             self.fake_server = None
-            # One quick retry on a broken pooled connection (after a Redis restart), no sleeping.
+            # One quick retry on a broken pooled connection (after a Redis restart), no sleeping; never after a
+            # timeout, when the command may have run (and waiting twice would double the bound).
+            retry = Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))
             self.client = aioredis.Redis.from_url(
-                redis_url, retry=Retry(NoBackoff(), 1), socket_connect_timeout=2, socket_timeout=30, **options
+                redis_url, retry=retry, socket_connect_timeout=min(REDIS_CONNECT_TIMEOUT_S, timeout_s),
+                socket_timeout=timeout_s, **options
             )
             self._info_script = None
             self._has_ro = None
         self.client.response_callbacks.clear()
+        self._known: Container[str] | None = None
+
+    async def known_commands(self) -> Container[str]:
+        """Upper-case names of the server's commands (its ``COMMAND`` table), asked once.
+
+        A server without ``COMMAND`` counts as knowing every name, so the allow-list refuses the rest.
+        """
+        if self._known is None:
+            try:
+                table = await self.client.execute_command("COMMAND")  # type: ignore[no-untyped-call]
+                self._known = frozenset(bytes(entry[0]).decode("utf-8", "replace").upper() for entry in table)
+            except ResponseError:
+                self._known = EVERY_COMMAND
+            except (RedisConnectionError, RedisTimeoutError, OSError) as e:
+                raise BackendUnavailable(f"ERR Redis backend unavailable: {e}") from e
+        return self._known
 
     async def _supports_ro(self) -> bool:
         """EVAL_RO/EVALSHA_RO need Redis 7; Upstash has them, so older backends get plain EVAL/EVALSHA."""

@@ -1,4 +1,4 @@
-"""Turn request bodies and paths into Redis commands (lists of bytes), and refuse what Upstash refuses (A3).
+"""Turn request bodies and paths into Redis commands (lists of bytes), as Upstash reads them (A3).
 
 JSON numbers keep their exact text (``1.50`` stays ``"1.50"``, ``60`` never becomes ``"60.0"``), booleans
 become ``"true"``/``"false"``, and anything else that is not a string is a 400 rather than a silent guess.
@@ -16,18 +16,6 @@ __all__ = ["Command", "command_name", "parse_batch", "parse_single", "path_comma
 
 Command = list[bytes]
 
-# Connection-state, blocking and admin commands: a shared pooled connection must never change state or
-# hang, and Upstash REST rejects them too (A7, A10, A12).
-_REJECTED = frozenset(
-    {
-        "AUTH", "HELLO", "SELECT", "QUIT", "RESET", "CLIENT", "MONITOR", "SYNC", "PSYNC", "REPLCONF",
-        "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE",
-        "MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH",
-        "BLPOP", "BRPOP", "BRPOPLPUSH", "BLMOVE", "BLMPOP", "BZPOPMIN", "BZPOPMAX", "BZMPOP",
-        "WAIT", "WAITAOF", "SHUTDOWN", "DEBUG", "REPLICAOF", "SLAVEOF", "FAILOVER",
-    }
-)  # fmt: skip
-
 
 def _reject_constant(text: str) -> NoReturn:
     raise BadRequest(f"ERR invalid JSON number {text}")
@@ -41,16 +29,8 @@ def _load_json(body: bytes) -> Any:
 
 
 def command_name(command: Command) -> str:
-    """Upper-case name used for counting and for the reject list."""
+    """Upper-case name used for counting."""
     return command[0].decode("utf-8", errors="replace").upper()
-
-
-def _check_allowed(command: Command) -> Command:
-    name = command_name(command)
-    blocking_read = name in ("XREAD", "XREADGROUP") and any(a.upper() == b"BLOCK" for a in command[1:])
-    if name in _REJECTED or blocking_read:
-        raise BadRequest(f"ERR Command is not available: '{name.lower()}'")
-    return command
 
 
 def _arg(value: Any) -> bytes:
@@ -68,7 +48,7 @@ def _arg(value: Any) -> bytes:
 def _command(value: Any) -> Command:
     if not isinstance(value, list) or not value:
         raise BadRequest('ERR a command must be a non-empty JSON array, like ["GET","key"]')
-    return _check_allowed([_arg(v) for v in value])
+    return [_arg(v) for v in value]
 
 
 def parse_single(body: bytes) -> Command:
@@ -95,7 +75,7 @@ def path_command(segments: list[bytes], body: bytes | None, query: str) -> Comma
         command.append(key.encode())
         if value:
             command.append(value.encode())
-    return _check_allowed(command)
+    return command
 
 
 def split_path(raw_path: bytes) -> list[bytes]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["BackendUnavailable", "BadRequest", "ReplyError", "TransactionAborted"]
+__all__ = ["BackendUnavailable", "BadRequest", "ReplyError", "RequestTooLarge", "TransactionAborted"]
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,14 @@ class BadRequest(Exception):
     """The request itself is unusable (bad JSON, unsupported command): 400 ``{"error": "ERR ..."}``."""
 
     status_code = 400
+
+
+class RequestTooLarge(BadRequest):
+    """The body is over the max request size: Upstash's 400 ``ERR max request size exceeded``."""
+
+    def __init__(self, limit: int, actual: int | None) -> None:
+        size = f", Actual: {actual} bytes" if actual is not None else ""
+        super().__init__(f"ERR max request size exceeded. Limit: {limit} bytes{size}")
 
 
 class TransactionAborted(Exception):

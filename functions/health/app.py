@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Literal
 
-from fastapi import Request
 from pydantic import BaseModel
 
 from functions.registry import get
-from shared.http import Budget, create_app
+from shared.http import InvocationDep, create_app
 
 SPEC = get("health")
 app = create_app(SPEC)
@@ -23,8 +22,8 @@ class Liveness(BaseModel):
     timestamp: datetime
 
 
-@app.get(SPEC.routes[0].path, response_model=Liveness, summary="Liveness probe")
-async def health(request: Request, budget: Budget) -> Liveness:
-    settings = request.state.settings
-    return Liveness(status="ok", function=SPEC.name, version=settings.app_version if settings else "unknown",
-                    cold_start=budget.cold_start, timestamp=datetime.now(UTC))
+@app.handles("liveness", response_model=Liveness, summary="Liveness probe")
+async def health(invocation: InvocationDep) -> Liveness:
+    version = invocation.settings.app_version if invocation.settings else "unknown"
+    return Liveness(status="ok", function=SPEC.name, version=version, cold_start=invocation.guard.cold_start,
+                    timestamp=datetime.now(UTC))

@@ -6,18 +6,21 @@ deadline; any other failure reports its exception class and message, with secret
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
-import httpx
 from pydantic import BaseModel
 
 from shared import clients
-from shared.errors import ConfigError, DeadlineExceeded
+from shared.errors import ConfigError, DeadlineExceeded, DependencyError
 from shared.guard import Guard
 from shared.settings import Settings
+
+if TYPE_CHECKING:
+    import httpx
 
 Status = Literal["healthy", "degraded", "unhealthy"]
 
@@ -28,6 +31,10 @@ class CheckResult(BaseModel):
     latency_ms: float | None = None
     error: str | None = None
     critical: bool = True
+
+    def public(self) -> CheckResult:
+        """The status without latency or error text (which may name internal hosts and ports)."""
+        return self.model_copy(update={"latency_ms": None, "error": None})
 
 
 async def _timed(name: str, probe: Callable[[], Awaitable[None]], guard: Guard, cap_s: float,
@@ -54,7 +61,7 @@ async def check_upstash(settings: Settings, guard: Guard, cap_s: float) -> Check
     async def probe() -> None:
         reply = await clients.upstash(settings).ping()
         if reply != "PONG":
-            raise RuntimeError(f"unexpected PING reply {reply!r}")
+            raise DependencyError(f"unexpected PING reply {reply!r}")
 
     return await _timed("upstash", probe, guard, cap_s, settings)
 
@@ -65,27 +72,59 @@ async def check_supabase(settings: Settings, guard: Guard, cap_s: float) -> Chec
     async def probe() -> None:
         result = await clients.supabase(settings).rpc("tierwatch_health", {}).execute()
         if not isinstance(result.data, dict) or result.data.get("ok") is not True:
-            raise RuntimeError("tierwatch_health did not answer ok: are the migrations applied?")
+            raise DependencyError("tierwatch_health did not answer ok: are the migrations applied?")
 
     return await _timed("supabase", probe, guard, cap_s, settings)
 
 
-def dependency_name(url: str) -> str:
-    """A label for an extra dependency that never shows its query string or credentials."""
-    parts = urlsplit(url)
-    return f"{parts.hostname or ''}{parts.path.rstrip('/')}" or url
+def dependency_names(urls: list[str]) -> list[str]:
+    """One unique label per extra dependency, never showing a query string or credentials.
+
+    ``host[:port]/path``; URLs that still collide (same place, other query) get ``#2``, ``#3``...
+    """
+    names: list[str] = []
+    for url in urls:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        base = f"{host}:{parts.port}" if parts.port else host
+        name = f"{base}{parts.path.rstrip('/')}" or "url"
+        candidate, n = name, 1
+        while candidate in names or candidate in ("upstash", "supabase", "settings"):
+            n += 1
+            candidate = f"{name}#{n}"
+        names.append(candidate)
+    return names
 
 
-async def check_url(url: str, http: httpx.AsyncClient, settings: Settings, guard: Guard,
+async def check_url(url: str, name: str, http: httpx.AsyncClient, settings: Settings, guard: Guard,
                     cap_s: float) -> CheckResult:
-    """GET an extra dependency; any 2xx/3xx is healthy. Non-critical: it degrades, never fails."""
+    """GET an extra dependency; any 2xx/3xx is healthy. Non-critical: it degrades, never fails.
+
+    Only the status line and headers are read, never the body: an endpoint that streams an endless
+    body must not fill the function's memory.
+    """
 
     async def probe() -> None:
-        response = await http.get(url, timeout=cap_s)
-        if response.status_code >= 400:
-            raise RuntimeError(f"HTTP {response.status_code}")
+        async with http.stream("GET", url, timeout=cap_s) as response:
+            if response.status_code >= 400:
+                raise DependencyError(f"HTTP {response.status_code}")
 
-    result = await _timed(dependency_name(url), probe, guard, cap_s, settings, critical=False)
+    result = await _timed(name, probe, guard, cap_s, settings, critical=False)
     if result.error:
-        result.error = result.error.replace(url, dependency_name(url))
+        result.error = result.error.replace(url, name)
     return result
+
+
+async def run_checks(settings: Settings, guard: Guard) -> list[CheckResult]:
+    """Every check, concurrently, each capped by ``TIERWATCH_CHECK_TIMEOUT_MS`` and the guard."""
+    import httpx  # here, not at import: a cold start that is served from the cache never needs it
+
+    cap = settings.check_timeout_ms / 1000.0
+    urls = [str(u) for u in settings.health_urls]
+    async with httpx.AsyncClient(follow_redirects=False) as http:
+        return list(await asyncio.gather(
+            check_upstash(settings, guard, cap),
+            check_supabase(settings, guard, cap),
+            *(check_url(u, n, http, settings, guard, cap) for u, n in zip(urls, dependency_names(urls),
+                                                                        strict=True)),
+        ))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -103,34 +102,6 @@ def test_dev_serves_the_bundle_and_keeps_data_across_restarts(tmp_path: Path) ->
     finally:
         assert _stop(proc) == 0
     assert oct((data_dir / "secrets.json").stat().st_mode & 0o777) == "0o600"
-
-
-def test_invoke_runs_a_lambda_handler() -> None:
-    out = subprocess.run([TIERWATCH, "invoke", "health"], capture_output=True, text=True, timeout=60,
-                         env=_clean_env())
-    assert out.returncode == 0, out.stderr
-    response = json.loads(out.stdout[out.stdout.index("{\n"):])
-    assert response["statusCode"] == 200
-    assert json.loads(response["body"])["status"] == "ok"
-
-
-def test_invoke_with_an_event_file(tmp_path: Path) -> None:
-    from devstack.lambda_local import http_event
-
-    event = tmp_path / "event.json"
-    event.write_text(json.dumps(http_event("GET", "/api/health/detailed")))
-    out = subprocess.run([TIERWATCH, "invoke", "health_detailed", "--event", str(event)],
-                         capture_output=True, text=True, timeout=60, env=_clean_env())
-    assert out.returncode == 0, out.stderr
-    response = json.loads(out.stdout[out.stdout.index("{\n"):])
-    assert response["statusCode"] == 503  # nothing configured: every check names what is missing
-    assert "UPSTASH_REDIS_REST_URL" in response["body"]
-
-
-def test_invoke_unknown_function_is_a_clear_error() -> None:
-    out = subprocess.run([TIERWATCH, "invoke", "nope"], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 2
-    assert "unknown function 'nope'" in out.stderr and "health_detailed" in out.stderr
 
 
 def test_migrate_is_idempotent(stack: Any) -> None:

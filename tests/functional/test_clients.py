@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
@@ -19,10 +20,9 @@ async def test_clients_are_reused_within_an_instance(stack_env: dict[str, str]) 
 
 
 async def test_sdk_retries_are_off_and_timeouts_finite(stack_env: dict[str, str]) -> None:
+    """upstash-redis has no public timeout option: its calls are bounded by the guard (see test_health)."""
     redis = clients.upstash(get_settings())
     assert redis._http._retries == 0
-    timeout = redis._http._client.timeout
-    assert isinstance(timeout, httpx.Timeout) and None not in (timeout.connect, timeout.read)
     db = clients.supabase(get_settings())
     assert db.retry_enabled is False
     assert db.session.timeout.read is not None
@@ -60,3 +60,28 @@ async def test_unconfigured_client_names_the_variables() -> None:
     with pytest.raises(ConfigError) as info:
         clients.supabase(get_settings())
     assert set(info.value.problems) == {"SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY"}
+
+
+def test_a_new_event_loop_never_gets_a_dead_loops_client(stack_env: dict[str, str]) -> None:
+    """Closed loops' ids are reused by new loops: the cache must key on the loop itself."""
+    seen: list[object] = []
+
+    async def one_run() -> str:
+        client = clients.upstash(get_settings())
+        assert all(client is not old for old in seen)
+        seen.append(client)
+        return str(await client.ping())
+
+    assert [asyncio.run(one_run()) for _ in range(30)] == ["PONG"] * 30
+
+
+async def test_a_replaced_client_is_closed(stack_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    old_redis, old_db = clients.upstash(get_settings()), clients.supabase(get_settings())
+    monkeypatch.setenv("TIERWATCH_CHECK_TIMEOUT_MS", "1500")  # new settings, same loop
+    get_settings.cache_clear()
+    new_redis, new_db = clients.upstash(get_settings()), clients.supabase(get_settings())
+    assert new_redis is not old_redis and new_db is not old_db
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert old_redis._http._client.is_closed and old_db.session.is_closed
+    assert await new_redis.ping() == "PONG"

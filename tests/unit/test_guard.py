@@ -66,11 +66,11 @@ def test_lambda_guard_reads_the_context() -> None:
     assert guard.time_left() == pytest.approx(2.75)
 
 
-def test_time_left_never_negative_and_budget_is_capped() -> None:
+def test_time_left_never_negative_and_timeouts_are_capped() -> None:
     clock = FakeClock()
     guard = Guard.start(limit_s=2, cold_start=False, margin_s=0.5, clock=clock)
-    assert guard.budget(cap_s=0.3) == pytest.approx(0.3)
-    assert guard.budget(cap_s=5) == pytest.approx(1.5)
+    assert guard.timeout_for(cap_s=0.3) == pytest.approx(0.3)
+    assert guard.timeout_for(cap_s=5) == pytest.approx(1.5)
     clock.advance(1.8)
     assert guard.time_left() == 0.0
     assert not guard.has_time()

@@ -9,10 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import yaml
 
 from devstack import wiring
+from devstack.wiring import sam, sam_secrets, vercel, vercel_plan
 from functions.registry import FUNCTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,18 +30,22 @@ def test_generated_files_match_the_registry() -> None:
 
 
 def test_vercel_wires_every_function_at_its_paths() -> None:
+    """Every route reaches the entrypoint of its function's group (Hobby) or of the function (Pro)."""
     config = json.loads((ROOT / "vercel.json").read_text())
-    assert set(config["functions"]) == {f"api/{s.name}.py" for s in FUNCTIONS}
+    plan = vercel_plan.recorded_plan()
+    entries = vercel_plan.entrypoints(FUNCTIONS, plan)
+    assert set(config["functions"]) == {e.file for e in entries}
     rewrites = {r["source"]: r["destination"] for r in config.get("rewrites", [])}
     served = {}
-    for spec in FUNCTIONS:
-        assert config["functions"][spec.vercel_file]["maxDuration"] == spec.max_duration
-        assert (ROOT / spec.vercel_file).is_file()
-        for route in spec.routes:
+    for entry in entries:
+        assert config["functions"][entry.file]["maxDuration"] == max(s.max_duration for s in entry.members)
+        assert (ROOT / entry.file).is_file()
+        for route, _ in entry.routes:
             served[route.path] = rewrites.get(route.path, route.path)
-    assert served == {r.path: f"/api/{s.name}" for s in FUNCTIONS for r in s.routes}
+    owner = {s.name: (s.group if plan == "hobby" else s.name) for s in FUNCTIONS}
+    assert served == {r.path: f"/api/{owner[s.name]}" for s in FUNCTIONS for r in s.routes}
     crons = {c["path"]: c["schedule"] for c in config.get("crons", [])}
-    assert crons == {s.routes[0].path: s.schedule for s in FUNCTIONS if s.schedule}
+    assert crons == {s.cron_route.path: vercel.schedule_on(plan, s.schedule) for s in FUNCTIONS if s.cron_route}
 
 
 def test_sam_wires_every_function_at_the_same_paths() -> None:
@@ -53,26 +57,16 @@ def test_sam_wires_every_function_at_the_same_paths() -> None:
     for spec in FUNCTIONS:
         props = by_handler[f"{spec.module}.handler.handler"]
         assert props["Timeout"] == spec.max_duration
-        assert props["FunctionUrlConfig"]["AuthType"] == "NONE"
+        assert "FunctionUrlConfig" not in props  # one public door: the HTTP API (tests/unit/test_sam_template.py)
         http = {(e["Properties"]["Method"], e["Properties"]["Path"])
                 for e in props["Events"].values() if e["Type"] == "HttpApi"}
         assert http == {(r.method, r.path) for r in spec.routes}
         schedules = [e["Properties"]["ScheduleExpression"] for e in props["Events"].values()
                      if e["Type"] == "ScheduleV2"]
-        assert schedules == ([wiring.eventbridge_cron(spec.schedule)] if spec.schedule else [])
-        assert set(props["Environment"]["Variables"]) <= set(spec.variables)
-    for name in wiring.SECRET_PARAMETERS:
-        assert template["Parameters"][name]["NoEcho"] is True
-
-
-@pytest.mark.parametrize(("vercel", "eventbridge"), [
-    ("*/15 * * * *", "cron(*/15 * * * ? *)"),
-    ("0 3 * * *", "cron(0 3 * * ? *)"),
-    ("30 2 * * 0", "cron(30 2 ? * 1 *)"),
-    ("0 9 * * 1-5", "cron(0 9 ? * 2-6 *)"),
-])
-def test_cron_translation(vercel: str, eventbridge: str) -> None:
-    assert wiring.eventbridge_cron(vercel) == eventbridge
+        assert schedules == ([sam.eventbridge_cron(spec.schedule)] if spec.schedule else [])
+        assert set(props["Environment"]["Variables"]) == set(spec.variables) | set(sam_secrets.environment(spec))
+    for var in sam.SECRET_VARIABLES & {v for s in FUNCTIONS for v in s.variables}:
+        assert template["Parameters"][sam.parameter_name(var)]["NoEcho"] is True
 
 
 def test_every_function_has_its_app_and_handler() -> None:
@@ -105,7 +99,7 @@ def test_shared_never_imports_the_local_stack_or_a_function() -> None:
     for path in (ROOT / "shared").rglob("*.py"):
         for name in _imports(path):
             assert not name.startswith("devstack"), f"{path} imports {name}"
-            assert not name.startswith("functions.") or name == "functions.registry", f"{path} imports {name}"
+            assert not name.startswith("functions"), f"{path} imports {name}: the library must not depend on the table"
 
 
 def test_cfn_lint_passes() -> None:

@@ -37,13 +37,13 @@ def test_empty_variables_count_as_unset(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_values_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("UPSTASH_REDIS_REST_URL", "https://eu1-x.upstash.io/")
-    monkeypatch.setenv("UPSTASH_REDIS_REST_TOKEN", "tok-123456")
+    monkeypatch.setenv("UPSTASH_REDIS_REST_TOKEN", "tok-1234567890abcdef")
     monkeypatch.setenv("TIERWATCH_HEALTH_URLS", "https://api.example.com/health, http://10.0.0.1:8080")
     settings = load_settings()
-    assert settings.upstash() == ("https://eu1-x.upstash.io", "tok-123456")
+    assert settings.upstash() == ("https://eu1-x.upstash.io", "tok-1234567890abcdef")
     assert [str(u) for u in settings.health_urls] == ["https://api.example.com/health", "http://10.0.0.1:8080/"]
-    assert "tok-123456" not in repr(settings)
-    assert settings.secrets() == ["tok-123456"]
+    assert "tok-1234567890abcdef" not in repr(settings)
+    assert settings.secrets() == ["tok-1234567890abcdef"]
 
 
 @pytest.mark.parametrize(("env", "expected"), [

@@ -1,0 +1,116 @@
+"""What each Lambda function ships: the distributions it imports, closed over the lock.
+
+A function's roots are the third-party packages imported at module level by its own package and by the
+``shared``/``functions`` modules it reaches that way, plus the SDK of each of its ``needs`` (which
+``shared/clients.py`` imports lazily, at first use). Their closure in the lock is pinned in
+``deploy/sam/requirements/<function>.txt``, which the build installs with ``--no-deps``: a bundle holds
+exactly that list. What the Lambda runtime provides (boto3, for Powertools Parameters) is never bundled.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+from devstack.wiring import lock
+from devstack.wiring.common import ROOT
+from shared.spec import FunctionSpec, Need
+
+SAM_DIR = ROOT / "deploy" / "sam"
+REQUIREMENTS_DIR = SAM_DIR / "requirements"
+# The SDK each need imports lazily (shared/clients.py): PostgREST alone, not all of supabase-py.
+NEED_DISTRIBUTIONS: dict[Need, tuple[str, ...]] = {"upstash": ("upstash-redis",), "supabase": ("postgrest",)}
+# In every Lambda Python runtime already; shared/secrets.py imports them only when a secret lives in AWS.
+RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer"})
+_LOCAL = ("shared", "functions")
+
+
+def _module_file(module: str) -> Path | None:
+    path = ROOT.joinpath(*module.split("."))
+    for candidate in (path.with_suffix(".py"), path / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _is_type_checking(node: ast.stmt) -> bool:
+    return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+
+
+def _module_level_imports(tree: ast.Module, package: str) -> set[str]:
+    """Imports run when the module is imported: not those inside functions or ``if TYPE_CHECKING``."""
+    names: set[str] = set()
+    todo: list[ast.stmt] = list(tree.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or _is_type_checking(node):
+            continue
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolve against the importing package
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                names.add(f"{base}.{node.module}" if node.module else base)
+            elif node.module:
+                names.add(node.module)
+                names |= {f"{node.module}.{alias.name}" for alias in node.names}  # submodules
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.stmt):
+                todo.append(child)
+    return names
+
+
+def imported_packages(module: str) -> set[str]:
+    """Top-level third-party names imported, at module level, by ``module`` and the local modules it
+    reaches."""
+    third_party: set[str] = set()
+    seen: set[str] = set()
+    todo = [module]
+    while todo:
+        name = todo.pop()
+        path = _module_file(name)
+        if name in seen or path is None:
+            continue
+        seen.add(name)
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        parts = name.split(".")
+        todo += [".".join(parts[:i]) for i in range(1, len(parts))]  # its packages' __init__ run first
+        for imported in _module_level_imports(ast.parse(path.read_text()), package):
+            top = imported.split(".")[0]
+            if top in _LOCAL:
+                todo.append(imported)
+            elif top not in sys.stdlib_module_names and top != "__future__":
+                third_party.add(top)
+    return third_party
+
+
+def roots(spec: FunctionSpec) -> set[str]:
+    """The distributions ``spec``'s function imports directly (canonical names)."""
+    package = ROOT / "functions" / spec.name
+    modules = {f"{spec.module}.{p.stem}" for p in package.glob("*.py") if p.stem != "__init__"}
+    found: set[str] = set()
+    for module in {spec.module, *modules}:
+        found |= {canonicalize_name(top) for top in imported_packages(module)}
+    for need in spec.needs:
+        found |= {canonicalize_name(d) for d in NEED_DISTRIBUTIONS[need]}
+    return found - RUNTIME_PROVIDED
+
+
+def distributions(spec: FunctionSpec) -> dict[str, str]:
+    """Everything ``spec``'s bundle installs: canonical name -> pinned version."""
+    locked = lock.pins()
+    return {name: locked[name].version for name in sorted(lock.closure(roots(spec), locked) - RUNTIME_PROVIDED)}
+
+
+def requirements_path(spec: FunctionSpec) -> Path:
+    return REQUIREMENTS_DIR / f"{spec.name}.txt"
+
+
+def requirements(spec: FunctionSpec) -> str:
+    """``deploy/sam/requirements/<function>.txt``: the bundle's exact pins, installed with --no-deps."""
+    return (f"# Generated by `tierwatch wiring --write` from {lock.LOCK.name} and what {spec.module} imports.\n"
+            "# Installed with --no-deps: this list is the whole bundle's third-party code.\n"
+            + "".join(f"{name}=={version}\n" for name, version in distributions(spec).items()))
