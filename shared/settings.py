@@ -32,6 +32,10 @@ def _env(name: str) -> AliasChoices:
     return AliasChoices(name)
 
 
+def _secret_arn(variable: str) -> str | None:
+    return Field(None, pattern=SECRET_ARN_PATTERN, validation_alias=_env(f"{variable}_SECRET_ARN"))
+
+
 def _secret(name: str) -> SecretStr | None:
     return Field(None, validation_alias=_env(name))
 
@@ -53,18 +57,12 @@ class Settings(BaseSettings):
     # Lambda: a secret may instead live in Secrets Manager (one ARN per secret, named after its variable
     # plus _SECRET_ARN) or SSM Parameter Store (SecureStrings named <prefix><VARIABLE>), read at run time
     # by shared/secrets.py, so its value is never a plain environment variable of the function.
-    upstash_redis_rest_token_secret_arn: str | None = Field(
-        None, pattern=SECRET_ARN_PATTERN, validation_alias=_env("UPSTASH_REDIS_REST_TOKEN_SECRET_ARN"))
-    supabase_service_role_key_secret_arn: str | None = Field(
-        None, pattern=SECRET_ARN_PATTERN, validation_alias=_env("SUPABASE_SERVICE_ROLE_KEY_SECRET_ARN"))
-    cron_secret_secret_arn: str | None = Field(
-        None, pattern=SECRET_ARN_PATTERN, validation_alias=_env("CRON_SECRET_SECRET_ARN"))
-    ingest_token_secret_arn: str | None = Field(
-        None, pattern=SECRET_ARN_PATTERN, validation_alias=_env("TIERWATCH_INGEST_TOKEN_SECRET_ARN"))
-    read_token_secret_arn: str | None = Field(
-        None, pattern=SECRET_ARN_PATTERN, validation_alias=_env("TIERWATCH_READ_TOKEN_SECRET_ARN"))
-    admin_token_secret_arn: str | None = Field(
-        None, pattern=SECRET_ARN_PATTERN, validation_alias=_env("TIERWATCH_ADMIN_TOKEN_SECRET_ARN"))
+    upstash_redis_rest_token_secret_arn: str | None = _secret_arn("UPSTASH_REDIS_REST_TOKEN")
+    supabase_service_role_key_secret_arn: str | None = _secret_arn("SUPABASE_SERVICE_ROLE_KEY")
+    cron_secret_secret_arn: str | None = _secret_arn("CRON_SECRET")
+    ingest_token_secret_arn: str | None = _secret_arn("TIERWATCH_INGEST_TOKEN")
+    read_token_secret_arn: str | None = _secret_arn("TIERWATCH_READ_TOKEN")
+    admin_token_secret_arn: str | None = _secret_arn("TIERWATCH_ADMIN_TOKEN")
     secrets_ssm_prefix: str | None = Field(
         None, pattern=SSM_PREFIX_PATTERN, validation_alias=_env("TIERWATCH_SECRETS_SSM_PREFIX"))
     # How long a warm instance reuses a secret read from AWS before reading it again (rotation delay).

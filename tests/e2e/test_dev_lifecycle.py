@@ -16,13 +16,13 @@ import pytest
 import redis
 
 from devstack.serve import free_port
-from tests.e2e.test_cli import _start_dev, _upstash, _wait_ready
+from tests.e2e.devproc import start_dev, stop, upstash, wait_ready
 
 
 def start(data_dir: Path, port: int) -> tuple[subprocess.Popen[str], dict[str, str]]:
     """``tierwatch dev``, once its Upstash gateway answers (its banner is printed before the servers bind)."""
-    proc, env = _start_dev(data_dir, port)
-    _wait_ready(env["UPSTASH_REDIS_REST_URL"])
+    proc, env = start_dev(data_dir, port)
+    wait_ready(env["UPSTASH_REDIS_REST_URL"])
     return proc, env
 
 
@@ -55,15 +55,6 @@ def all_gone(procs: list[psutil.Process], timeout: float = 15) -> list[psutil.Pr
     return alive
 
 
-def sigterm(proc: subprocess.Popen[str]) -> int:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        return proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        raise
-
-
 def redis_url(server: psutil.Process) -> str:
     port = next(c.laddr.port for c in server.net_connections("tcp") if c.status == psutil.CONN_LISTEN)
     return f"redis://127.0.0.1:{port}/0"
@@ -76,9 +67,9 @@ def test_sigterm_stops_dev_and_every_server_it_started(tmp_path: Path) -> None:
     started = redis_servers(data_dir) + postgres_servers(data_dir)
     try:
         assert len(redis_servers(data_dir)) == 1 and postgres_servers(data_dir)
-        assert _wait_ready(f"{env['TIERWATCH_URL']}/api/health").status_code == 200
+        assert wait_ready(f"{env['TIERWATCH_URL']}/api/health").status_code == 200
     finally:
-        code = sigterm(proc)
+        code = stop(proc, signal.SIGTERM)
     assert code == 0
     assert all_gone(started) == []
     assert not (data_dir / "postgres" / "postmaster.pid").exists()
@@ -89,7 +80,7 @@ def test_sigterm_stops_dev_and_every_server_it_started(tmp_path: Path) -> None:
 def test_restart_after_sigkill_reuses_the_leftover_servers_and_keeps_every_write(tmp_path: Path) -> None:
     data_dir, port = tmp_path / "data", free_port()
     proc, env = start(data_dir, port)
-    assert _upstash(env, "SET", "before", "the kill") == "OK"
+    assert upstash(env, "SET", "before", "the kill") == "OK"
     [orphan] = redis_servers(data_dir)
     proc.kill()  # SIGKILL: no cleanup runs, the servers outlive it
     proc.wait()
@@ -109,14 +100,14 @@ def test_restart_after_sigkill_reuses_the_leftover_servers_and_keeps_every_write
         direct.close()
         started = redis_servers(data_dir) + postgres_servers(data_dir)
     finally:
-        assert sigterm(proc) == 0
+        assert stop(proc, signal.SIGTERM) == 0
     assert all_gone(started) == []
 
     proc, env = start(data_dir, port)
     try:
-        assert _upstash(env, "GET", "before") == "the kill"
-        assert _upstash(env, "MGET", *(f"after:{i}" for i in range(100))) == [str(i) for i in range(100)]
+        assert upstash(env, "GET", "before") == "the kill"
+        assert upstash(env, "MGET", *(f"after:{i}" for i in range(100))) == [str(i) for i in range(100)]
         assert len(redis_servers(data_dir)) == 1
     finally:
-        assert sigterm(proc) == 0
+        assert stop(proc, signal.SIGTERM) == 0
     assert redis_servers(data_dir) == []

@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-TIERWATCH = str(Path(sys.executable).parent / "tierwatch")
+from tests.e2e.devproc import TIERWATCH, clean_env
+
 READ = "read-token-0123456789abcdef"
-
-
-def _clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("UPSTASH_", "SUPABASE_", "TIERWATCH_", "CRON_SECRET", "DATABASE_URL"))}
-    return {**env, **extra}
 
 
 def _invoke(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([TIERWATCH, "invoke", *args], capture_output=True, text=True, timeout=60,
-                          env=_clean_env(**env))
+                          env={**clean_env(), **env})
 
 
 def test_invoke_prints_only_the_result_on_stdout_and_logs_on_stderr() -> None:
