@@ -238,7 +238,7 @@ def test_every_route_answers_through_the_built_entrypoints(vercel_run: VercelRun
 def test_vercel_functions_vendor_the_runtime_dependencies(vercel_run: VercelRun) -> None:
     for entry in vercel_run.entries:
         dists = _vendored_dists(_vc_config(vercel_run, entry.name))
-        for dist in ("fastapi", "mangum", "pydantic", "pydantic-settings", "upstash-redis", "supabase",
+        for dist in ("fastapi", "mangum", "pydantic", "upstash-redis", "supabase",
                      "aws-lambda-powertools", "httpx"):
             assert dist in dists, f"{dist} not vendored into {entry.file}"
         dev = {d for d in DEV_ONLY_DISTS - {"tierwatch"} if d in dists}
