@@ -16,6 +16,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         routes=(Route("GET", "/api/health", "liveness"),),
         max_duration=5,
         memory=128,
+        tracked=False,
         group="health",
     ),
     FunctionSpec(
@@ -27,7 +28,19 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         auth="public",
         needs=("upstash", "supabase"),
         settings=("health_urls", "health_cache_s", "read_token", "admin_token"),
+        tracked=False,
         group="health",  # one Vercel entrypoint for both probes (Hobby counts functions)
+    ),
+    FunctionSpec(
+        name="performance",
+        description="Per-function latency quantiles, rates, cold starts, errors and logs over a window.",
+        routes=(Route("GET", "/api/monitoring/performance", "performance"),),
+        max_duration=10,
+        memory=256,
+        auth="read",
+        needs=("upstash",),
+        settings=("read_cache_s",),
+        group="read",
     ),
 )
 

@@ -56,3 +56,38 @@ class DependencyError(TierwatchError):
 
     status = 502
     code = "dependency_error"
+
+
+class InvalidPayload(TierwatchError):
+    """JSON that breaks the ingest schema. ``problems`` are the first few, each naming its field path
+    (``events[3].duration_ms: must be >= 0``); ``total`` counts them all. Never echoes a value."""
+
+    status = 422
+    code = "invalid_payload"
+
+    def __init__(self, *problems: str, total: int = 0) -> None:
+        self.problems = problems
+        self.total = max(total, len(problems))
+        more = self.total - len(problems)
+        super().__init__("; ".join(problems) + (f" (and {more} more)" if more else ""))
+
+
+class MalformedBody(InvalidPayload):
+    """The body is not JSON at all (empty, not UTF-8, a syntax error, NaN): 400, not 422."""
+
+    status = 400
+    code = "malformed_body"
+
+
+class PayloadTooLarge(TierwatchError):
+    """The body, or the batch inside it, is over its limit (split the batch and send it again)."""
+
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(TierwatchError):
+    """The request's ``Content-Type`` is not JSON."""
+
+    status = 415
+    code = "unsupported_media_type"

@@ -127,8 +127,14 @@ class _InvocationMiddleware:
                     raise
                 await error_response(500, "internal_error", "internal error; see the function logs")(
                     scope, receive, tracked_send)
+            duration_ms = (time.monotonic() - started) * 1000
             logger.info("request", extra={"method": scope["method"], "path": scope["path"], "status": status,
-                                          "duration_ms": round((time.monotonic() - started) * 1000, 1)})
+                                          "duration_ms": round(duration_ms, 1)})
+            if self.spec.tracked:
+                from shared.tracking.runtime import track_self
+
+                await track_self(current.settings, self.spec.name, duration_ms=duration_ms, status=status,
+                                 guard=current.guard, at=time.time())
 
     def _deny(self, route: Route | None, current: Invocation, headers: Headers) -> ASGIApp | None:
         if route is None:

@@ -80,6 +80,15 @@ class Settings(BaseModel):
     # How long a warm instance reuses a secret read from AWS before reading it again (rotation delay).
     secrets_max_age_s: int = Field(300, ge=0, le=86_400, validation_alias=_env("TIERWATCH_SECRETS_MAX_AGE_S"))
 
+    # Request tracking: the instance buffers events and flushes them in one Upstash call when due.
+    tracking: bool = Field(True, validation_alias=_env("TIERWATCH_TRACKING"))
+    flush_interval_s: float = Field(10.0, ge=0.1, le=3600, validation_alias=_env("TIERWATCH_FLUSH_INTERVAL_S"))
+    flush_max_events: int = Field(500, ge=1, le=100_000, validation_alias=_env("TIERWATCH_FLUSH_MAX_EVENTS"))
+    flush_mode: Literal["batched", "per_invocation"] = Field(
+        "batched", validation_alias=_env("TIERWATCH_FLUSH_MODE"))
+    # Read endpoints reuse what they read this long per instance (dashboards poll).
+    read_cache_s: float = Field(15.0, ge=0, le=3600, validation_alias=_env("TIERWATCH_READ_CACHE_S"))
+
     platform: Platform = Field("auto", validation_alias=_env("TIERWATCH_PLATFORM"))
     app_version: str = Field("0.1.0", validation_alias=_env("TIERWATCH_APP_VERSION"))
     health_urls: list[HttpUrl] = Field(

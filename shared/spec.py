@@ -31,6 +31,9 @@ NEED_SETTINGS: dict[Need, tuple[str, ...]] = {
 }
 # Read by every function: version, guard margins, the per-call cap.
 COMMON_SETTINGS = ("app_version", "margin_ms", "cold_start_margin_ms", "check_timeout_ms")
+# Read by a function that tracks itself (self-monitoring writes to Upstash).
+TRACKING_SETTINGS = ("tracking", "flush_interval_s", "flush_max_events", "flush_mode",
+                     "upstash_redis_rest_url", "upstash_redis_rest_token")
 
 
 def path_pattern(path: str) -> re.Pattern[str]:
@@ -67,6 +70,10 @@ class FunctionSpec:
     auth: Auth = "public"
     needs: tuple[Need, ...] = field(default=())
     settings: tuple[str, ...] = field(default=())
+    # Self-monitoring: each invocation is tracked like an app's requests (source "self"). Off for the
+    # health probes, which uptime checkers call every few seconds: one flush per probe would cost more
+    # Upstash commands than everything they check.
+    tracked: bool = True
     group: str = ""
 
     def __post_init__(self) -> None:
@@ -102,7 +109,7 @@ class FunctionSpec:
     @property
     def setting_fields(self) -> tuple[str, ...]:
         """Every setting this function may read: least privilege for secrets."""
-        fields: list[str] = [*COMMON_SETTINGS]
+        fields: list[str] = [*COMMON_SETTINGS, *(TRACKING_SETTINGS if self.tracked else ())]
         for need in self.needs:
             fields += NEED_SETTINGS[need]
         for scope in {self.auth, *(r.auth for r in self.routes if r.auth)}:

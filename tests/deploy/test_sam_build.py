@@ -157,6 +157,9 @@ def test_sam_built_handlers_import_and_answer(sam: SamRun) -> None:
         body = json.loads(result["body"])
         if spec.name == "health":
             assert result["statusCode"] == 200 and body["status"] == "ok"
+        elif spec.auth != "public":  # past its auth (the read token above), the unreachable Upstash answers
+            assert result["statusCode"] in (200, 502, 503, 504), body
+            assert "ModuleNotFound" not in out.stdout + out.stderr and "ImportError" not in out.stdout + out.stderr
         else:
             assert body["detailed"] is True and body["checks"], body
             errors = " ".join(str(c.get("error")) for c in body["checks"].values())

@@ -77,3 +77,23 @@ def test_fuzz_health_detailed(case: Any, stack_env_for_module: None) -> None:
     if case.method.upper() == "GET":  # schemathesis also probes other methods (405)
         assert response.status_code == 200, response.text
         assert response.json()["status"] == "healthy"
+
+
+performance_schema = SCHEMAS["performance"]
+
+
+@performance_schema.parametrize()
+@hypothesis_settings(max_examples=30, deadline=None)
+def test_fuzz_performance(case: Any, stack_env_for_module: None) -> None:
+    """Fuzzed twice over: as an anonymous caller (401) and with the read token (the real surface)."""
+    import os
+
+    case.call_and_validate()
+    case.call_and_validate(headers={"Authorization": f"Bearer {os.environ['TIERWATCH_READ_TOKEN']}"})
+
+
+FUZZED = {"health", "health_detailed", "performance"}
+
+
+def test_every_http_function_is_fuzzed() -> None:
+    assert FUZZED == set(SCHEMAS), "add a fuzz test for the new function"
