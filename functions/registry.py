@@ -32,6 +32,17 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         group="health",  # one Vercel entrypoint for both probes (Hobby counts functions)
     ),
     FunctionSpec(
+        name="ingest",
+        description="Event batches (requests, errors, logs, metrics) from apps in any language.",
+        routes=(Route("POST", "/api/monitoring/ingest", "ingest"),),
+        max_duration=10,
+        memory=256,
+        auth="ingest",
+        needs=("upstash",),
+        settings=("ingest_rate_per_min",),
+        group="ingest",
+    ),
+    FunctionSpec(
         name="performance",
         description="Per-function latency quantiles, rates, cold starts, errors and logs over a window.",
         routes=(Route("GET", "/api/monitoring/performance", "performance"),),

@@ -12,6 +12,7 @@ class TierwatchError(Exception):
 
     status: int = 500
     code: str = "internal_error"
+    retry_after: int | None = None  # seconds, sent as Retry-After (429, 503)
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -91,3 +92,22 @@ class UnsupportedMediaType(TierwatchError):
 
     status = 415
     code = "unsupported_media_type"
+
+
+class RateLimited(TierwatchError):
+    """Too many calls for this token in the current window; ``retry_after`` says when to come back."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class TemporarilyUnavailable(TierwatchError):
+    """A dependency failed in a way a retry can fix (the batch was not stored: send it again)."""
+
+    status = 503
+    code = "temporarily_unavailable"
+    retry_after = 5

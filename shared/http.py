@@ -183,7 +183,10 @@ def create_app(spec: FunctionSpec) -> FunctionApp:
     async def _tierwatch_error(request: Request, exc: TierwatchError) -> JSONResponse:
         if exc.status >= 500:
             logger.warning("request failed", extra={"code": exc.code, "error": exc.message})
-        return error_response(exc.status, exc.code, exc.message)
+        response = error_response(exc.status, exc.code, exc.message)
+        if exc.retry_after is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -86,6 +86,8 @@ class Settings(BaseModel):
     flush_max_events: int = Field(500, ge=1, le=100_000, validation_alias=_env("TIERWATCH_FLUSH_MAX_EVENTS"))
     flush_mode: Literal["batched", "per_invocation"] = Field(
         "batched", validation_alias=_env("TIERWATCH_FLUSH_MODE"))
+    # Ingest: batches a minute per ingest token, counted in Upstash across instances (0: no limit).
+    ingest_rate_per_min: int = Field(600, ge=0, le=1_000_000, validation_alias=_env("TIERWATCH_INGEST_RATE_PER_MIN"))
     # Read endpoints reuse what they read this long per instance (dashboards poll).
     read_cache_s: float = Field(15.0, ge=0, le=3600, validation_alias=_env("TIERWATCH_READ_CACHE_S"))
 

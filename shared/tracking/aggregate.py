@@ -153,6 +153,52 @@ class ErrorGroup:
                    first=d["first"], last=d["last"], stack=d.get("stack"))
 
 
+def series_key(name: str, tags: dict[str, str]) -> str:
+    return name + "{" + ",".join(f"{k}={v}" for k, v in sorted(tags.items())) + "}"
+
+
+@dataclass
+class MetricSeries:
+    """A custom metric: counters add, gauges keep the latest value, histograms keep a sketch."""
+
+    name: str
+    kind: str  # counter | gauge | histogram
+    tags: dict[str, str]
+    total: float = 0.0  # counter: the sum; gauge: the latest value
+    at: float = 0.0  # gauge: when the latest value was seen
+    count: int = 0
+    sketch: Sketch = field(default_factory=Sketch)
+
+    def add(self, value: float, at: float) -> None:
+        self.count += 1
+        if self.kind == "counter":
+            self.total += value
+        elif self.kind == "gauge":
+            if at >= self.at:
+                self.total, self.at = value, at
+        else:
+            self.sketch.add(value)
+            self.total += value
+
+    def merge(self, other: MetricSeries) -> None:
+        self.count += other.count
+        if self.kind == "gauge":
+            if other.at >= self.at:
+                self.total, self.at = other.total, other.at
+        else:
+            self.total += other.total
+            self.sketch.merge(other.sketch)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "tags": self.tags, "v": self.total, "at": self.at,
+                "n": self.count, "h": self.sketch.to_json()}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> MetricSeries:
+        return cls(name=d["name"], kind=d["kind"], tags=dict(d["tags"]), total=d["v"], at=d["at"], count=d["n"],
+                   sketch=Sketch.from_json(d["h"]))
+
+
 @dataclass
 class Aggregate:
     """Everything tracked between two flushes (or, merged, in a reader's window)."""
@@ -164,6 +210,7 @@ class Aggregate:
     errors: dict[str, ErrorGroup] = field(default_factory=dict)
     log_counts: dict[str, int] = field(default_factory=dict)
     recent_logs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    metrics: dict[str, MetricSeries] = field(default_factory=dict)  # "name{k=v,...}" -> series
 
     def _saw(self, at: float) -> None:
         self.start = at if not self.events or at < self.start else self.start
@@ -196,7 +243,20 @@ class Aggregate:
         lines.append({"at": at, "msg": message[:_SAMPLE_MESSAGE], **({"fn": function} if function else {})})
         del lines[:-RECENT_LOGS]
 
+    def add_metric(self, name: str, kind: str, value: float, *, at: float, tags: dict[str, str] | None = None) -> None:
+        self._saw(at)
+        key = series_key(name, tags or {})
+        series = self.metrics.get(key)
+        if series is None:
+            series = self.metrics[key] = MetricSeries(name=name, kind=kind, tags=dict(tags or {}))
+        series.add(value, at)
+
     def merge(self, other: Aggregate) -> None:
+        for key, series in other.metrics.items():
+            if key in self.metrics and self.metrics[key].kind == series.kind:
+                self.metrics[key].merge(series)
+            elif key not in self.metrics:
+                self.metrics[key] = MetricSeries.from_json(series.to_json())
         if other.events:
             self.start = other.start if not self.events or other.start < self.start else self.start
             self.end = max(self.end, other.end)
@@ -221,7 +281,8 @@ class Aggregate:
         return json.dumps({"v": 1, "t0": self.start, "t1": self.end, "n": self.events,
                            "fn": {k: v.to_json() for k, v in self.functions.items()},
                            "err": {k: v.to_json() for k, v in self.errors.items()},
-                           "lc": self.log_counts, "lr": self.recent_logs}, separators=(",", ":"))
+                           "lc": self.log_counts, "lr": self.recent_logs,
+                           "m": {k: v.to_json() for k, v in self.metrics.items()}}, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Aggregate:
@@ -229,4 +290,5 @@ class Aggregate:
         return cls(start=d["t0"], end=d["t1"], events=d["n"],
                    functions={k: FunctionStats.from_json(v) for k, v in d["fn"].items()},
                    errors={k: ErrorGroup.from_json(v) for k, v in d["err"].items()},
-                   log_counts=dict(d["lc"]), recent_logs={k: list(v) for k, v in d["lr"].items()})
+                   log_counts=dict(d["lc"]), recent_logs={k: list(v) for k, v in d["lr"].items()},
+                   metrics={k: MetricSeries.from_json(v) for k, v in d.get("m", {}).items()})

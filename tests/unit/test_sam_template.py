@@ -19,10 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # Settings no function reads on Lambda, and why (docs/deploy-aws-sam.md, "Variables").
 NOT_ON_LAMBDA = {
     "TIERWATCH_PLATFORM": "detected from AWS_LAMBDA_FUNCTION_NAME, which Lambda sets",
-    # read only by functions that declare them (cron jobs, ingestion, ...); none does yet
-    "CRON_SECRET": "no cron function yet", "TIERWATCH_INGEST_TOKEN": "no ingest function yet",
-    "CRON_SECRET_SECRET_ARN": "no cron function yet",
-    "TIERWATCH_INGEST_TOKEN_SECRET_ARN": "no ingest function yet",
+    # read only by functions that declare them (cron jobs); none does yet
+    "CRON_SECRET": "no cron function yet", "CRON_SECRET_SECRET_ARN": "no cron function yet",
 }
 
 

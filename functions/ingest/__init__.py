@@ -1,0 +1,1 @@
+"""POST /api/monitoring/ingest: event batches from apps in any language."""
