@@ -20,6 +20,7 @@ BENCHMARKS = [
     ("benchmarks.bench_cold_start", 15, 5),
     ("benchmarks.bench_gateway_upstash", 2000, 200),
     ("benchmarks.bench_gateway_postgrest", 500, 50),
+    ("benchmarks.bench_tracking", 600, 60),
 ]
 OUT = Path(__file__).resolve().parent / "RESULTS.md"
 

@@ -8,10 +8,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from shared.tracking.aggregate import FunctionStats
+from shared.tracking.reads import WindowName
 from shared.tracking.store import Window
-
-WINDOWS: dict[str, int] = {"5m": 300, "1h": 3600, "24h": 86400, "7d": 7 * 86400}
-WindowName = Literal["5m", "1h", "24h", "7d"]
 
 
 class FunctionPerformance(BaseModel):

@@ -21,11 +21,11 @@ from tests.functional.conftest import gateway_stats
 
 @pytest.fixture(autouse=True)
 def _fresh_read_cache() -> Iterator[None]:
-    from functions.performance.app import _windows
+    from shared.tracking.reads import clear_cache
 
-    _windows.clear()
+    clear_cache()
     yield
-    _windows.clear()
+    clear_cache()
 
 
 @pytest.fixture

@@ -79,17 +79,25 @@ def test_fuzz_health_detailed(case: Any, stack_env_for_module: None) -> None:
         assert response.json()["status"] == "healthy"
 
 
-performance_schema = SCHEMAS["performance"]
+READ_FUNCTIONS = ("performance", "errors", "logs", "traces")
 
 
-@performance_schema.parametrize()
-@hypothesis_settings(max_examples=30, deadline=None)
-def test_fuzz_performance(case: Any, stack_env_for_module: None) -> None:
+def _read_fuzz(name: str) -> Any:
     """Fuzzed twice over: as an anonymous caller (401) and with the read token (the real surface)."""
-    import os
 
-    case.call_and_validate()
-    case.call_and_validate(headers={"Authorization": f"Bearer {os.environ['TIERWATCH_READ_TOKEN']}"})
+    @SCHEMAS[name].parametrize()
+    @hypothesis_settings(max_examples=25, deadline=None)
+    def test(case: Any, stack_env_for_module: None) -> None:
+        import os
+
+        case.call_and_validate()
+        case.call_and_validate(headers={"Authorization": f"Bearer {os.environ['TIERWATCH_READ_TOKEN']}"})
+
+    return test
+
+
+for _name in READ_FUNCTIONS:
+    globals()[f"test_fuzz_{_name}"] = _read_fuzz(_name)
 
 
 ingest_schema = SCHEMAS["ingest"]
@@ -109,7 +117,7 @@ def test_fuzz_ingest(case: Any, stack_env_for_module: None) -> None:
                            excluded_checks=[positive_data_acceptance])
 
 
-FUZZED = {"health", "health_detailed", "performance", "ingest"}
+FUZZED = {"health", "health_detailed", "ingest", *READ_FUNCTIONS}
 
 
 def test_every_http_function_is_fuzzed() -> None:

@@ -69,7 +69,6 @@ def test_hobby_vercel_json_routes_every_path_to_its_group() -> None:
             source = route.path.replace("{name}", ":name").replace("{metric}", ":metric")
             assert rewrites.get(source, route.path) == f"/api/{spec.group}", route.path
     assert config["functions"]["api/cron_archive.py"]["maxDuration"] == 120
-    assert config["functions"]["api/read.py"]["maxDuration"] == 20
 
 
 def test_hobby_refuses_more_than_12_entrypoints_and_says_what_to_do() -> None:

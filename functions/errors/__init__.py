@@ -1,0 +1,1 @@
+"""GET /api/monitoring/errors: error groups over a window."""

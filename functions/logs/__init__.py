@@ -1,0 +1,1 @@
+"""GET /api/monitoring/logs: recent log lines and counts by level."""
