@@ -9,6 +9,13 @@ from __future__ import annotations
 
 from shared.spec import FunctionSpec, Route
 
+
+def _read_endpoint(name: str, path: str, description: str) -> FunctionSpec:
+    """A GET over the tracking data: read token, Upstash, the shared read cache, the Vercel 'read' group."""
+    return FunctionSpec(name=name, description=description, routes=(Route("GET", path, name),), max_duration=10,
+                        memory=256, auth="read", needs=("upstash",), settings=("read_cache_s",), group="read")
+
+
 FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec(
         name="health",
@@ -42,50 +49,14 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         settings=("ingest_rate_per_min",),
         group="ingest",
     ),
-    FunctionSpec(
-        name="performance",
-        description="Per-function latency quantiles, rates, cold starts, errors and logs over a window.",
-        routes=(Route("GET", "/api/monitoring/performance", "performance"),),
-        max_duration=10,
-        memory=256,
-        auth="read",
-        needs=("upstash",),
-        settings=("read_cache_s",),
-        group="read",
-    ),
-    FunctionSpec(
-        name="errors",
-        description="Error groups by fingerprint over a window: counts by severity, first/last seen, a sample stack.",
-        routes=(Route("GET", "/api/monitoring/errors", "errors"),),
-        max_duration=10,
-        memory=256,
-        auth="read",
-        needs=("upstash",),
-        settings=("read_cache_s",),
-        group="read",
-    ),
-    FunctionSpec(
-        name="logs",
-        description="Recent log lines per level and counts by level over a window.",
-        routes=(Route("GET", "/api/monitoring/logs", "logs"),),
-        max_duration=10,
-        memory=256,
-        auth="read",
-        needs=("upstash",),
-        settings=("read_cache_s",),
-        group="read",
-    ),
-    FunctionSpec(
-        name="traces",
-        description="The slowest recent requests per function, with their trace ids.",
-        routes=(Route("GET", "/api/monitoring/traces", "traces"),),
-        max_duration=10,
-        memory=256,
-        auth="read",
-        needs=("upstash",),
-        settings=("read_cache_s",),
-        group="read",
-    ),
+    _read_endpoint("performance", "/api/monitoring/performance",
+                   "Per-function latency quantiles, rates, cold starts, errors and logs over a window."),
+    _read_endpoint("errors", "/api/monitoring/errors",
+                   "Error groups by fingerprint over a window: counts by severity, first/last seen, a sample stack."),
+    _read_endpoint("logs", "/api/monitoring/logs",
+                   "Recent log lines per level and counts by level over a window."),
+    _read_endpoint("traces", "/api/monitoring/traces",
+                   "The slowest recent requests per function, with their trace ids."),
 )
 
 BY_NAME: dict[str, FunctionSpec] = {f.name: f for f in FUNCTIONS}

@@ -51,3 +51,16 @@ def gateway_stats(url: str, token: str) -> dict[str, object]:
     response = httpx.get(f"{url}/_local/stats", headers={"Authorization": f"Bearer {token}"}, timeout=5)
     response.raise_for_status()
     return response.json()  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+async def clean_tracking(stack_env: dict[str, str]) -> dict[str, str]:
+    """The local stack with an empty tracking keyspace (the session's Redis is shared by every test)."""
+    from shared import clients
+    from shared.settings import get_settings
+
+    redis = clients.upstash(get_settings())
+    keys = await redis.keys("tw:v1:*")
+    if keys:
+        await redis.delete(*keys)
+    return stack_env

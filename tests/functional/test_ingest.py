@@ -19,12 +19,8 @@ from tests.functional.conftest import gateway_stats
 
 
 @pytest.fixture
-async def clean(stack_env: dict[str, str]) -> dict[str, str]:
-    redis = clients.upstash(get_settings())
-    keys = await redis.keys("tw:v1:*")
-    if keys:
-        await redis.delete(*keys)
-    return stack_env
+def clean(clean_tracking: dict[str, str]) -> dict[str, str]:
+    return clean_tracking
 
 
 @pytest.fixture(autouse=True)

@@ -29,12 +29,8 @@ def _fresh_read_cache() -> Iterator[None]:
 
 
 @pytest.fixture
-async def clean(stack_env: dict[str, str]) -> dict[str, str]:
-    redis = clients.upstash(get_settings())
-    keys = await redis.keys("tw:v1:*")
-    if keys:
-        await redis.delete(*keys)
-    return stack_env
+def clean(clean_tracking: dict[str, str]) -> dict[str, str]:
+    return clean_tracking
 
 
 def auth(env: dict[str, str]) -> dict[str, str]:

@@ -9,9 +9,6 @@ from typing import Any
 import httpx
 import pytest
 
-from shared import clients
-from shared.settings import get_settings
-
 
 @pytest.fixture(autouse=True)
 def _fresh(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
@@ -24,12 +21,9 @@ def _fresh(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
-async def ingested(stack_env: dict[str, str]) -> dict[str, str]:
+async def ingested(clean_tracking: dict[str, str]) -> dict[str, str]:
     """A batch through the real ingest endpoint: what the read endpoints then report."""
-    redis = clients.upstash(get_settings())
-    keys = await redis.keys("tw:v1:*")
-    if keys:
-        await redis.delete(*keys)
+    stack_env = clean_tracking
     stack = 'Traceback (most recent call last):\n  File "/var/task/app.py", line 3, in handler\nKeyError: 1'
     events: list[dict[str, Any]] = [
         {"type": "request", "function": "api/a", "duration_ms": float(d), "status": 200,

@@ -34,12 +34,8 @@ def exact(values: list[float], q: float) -> float:
 
 
 @pytest.fixture
-async def fresh_keys(stack_env: dict[str, str]) -> None:
-    """Each test starts from an empty tracking keyspace (the session's Redis is shared)."""
-    redis = clients.upstash(get_settings())
-    keys = await redis.keys("tw:v1:*")
-    if keys:
-        await redis.delete(*keys)
+def fresh_keys(clean_tracking: dict[str, str]) -> None:
+    """Each test starts from an empty tracking keyspace."""
 
 
 async def test_a_warm_instance_at_1_rps_costs_under_a_tenth_of_a_command_per_request(
