@@ -9,9 +9,15 @@ Keys (all expire after ``RETENTION_S``, so Redis holds a bounded number of keys 
 
 EXPIRE is sent once per key per instance, not per flush. A flush is therefore 1 command (2-4 in the
 flush that first touches an hour). Readers HGETALL the hours of their window in one pipelined call and
-merge; hours older than ``COMPACT_AFTER_S`` are compacted into one field (MULTI: HSET the merge, HDEL
-its parts) by the first reader and then cached in the reading instance, so a warm reader fetches only
-the recent hours whatever the window.
+merge. What a read costs stays flat however much is tracked, because readers compact what has settled:
+
+- records whose last event is older than ``SETTLE_S`` are merged per ``SLOT_S`` slot into one field;
+- hours older than ``COMPACT_AFTER_S`` are merged into one field and then cached in the reading instance,
+  so a warm reader fetches only the recent hours whatever the window.
+
+A compaction is one script (``_COMPACT``) that writes the merge and deletes its parts only if every part
+is still there: two readers compacting overlapping sets (a late record between their reads) can never
+both succeed, so no record is ever counted twice.
 """
 
 from __future__ import annotations
@@ -33,6 +39,20 @@ RETENTION_S = 8 * 86400  # the 7 d window plus a day of slack
 # Hours older than this are complete (no instance flushes into them any more, clock skew included) and
 # are compacted: the 5 min and 1 h windows always read uncompacted, per-flush records.
 COMPACT_AFTER_S = 2 * HOUR
+# Within an hour: a record is settled (no retry of it is still in flight) this long after its last
+# event, and settled records merge per slot. A window's start is therefore exact to a slot.
+SETTLE_S = 600
+SLOT_S = 600
+
+# KEYS[1]: the hour's hash; ARGV: the merged field, its value, then the parts it replaces.
+_COMPACT = """
+for i = 3, #ARGV do
+  if redis.call('HEXISTS', KEYS[1], ARGV[i]) == 0 then return 0 end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HDEL', KEYS[1], unpack(ARGV, 3))
+return 1
+"""
 
 
 def hour_of(t: float) -> str:
@@ -127,6 +147,7 @@ class TrackingStore:
         commands = len(wanted) + 1
         merged = Aggregate()
         since = start
+        compactions: list[tuple[str, dict[str, Aggregate], Aggregate]] = []
         fetched = dict(zip((h for h, _ in wanted), replies[:-1], strict=True))
         for hour, hour_start in hours:
             if hour in self._complete:
@@ -135,39 +156,57 @@ class TrackingStore:
                 continue
             records = _records(fetched[hour])
             if now - (hour_start + HOUR) >= COMPACT_AFTER_S:
-                whole = Aggregate()
-                for record in records.values():
-                    whole.merge(record)
+                whole = _merge(records.values())
                 if len(records) > 1:
-                    commands += await self._compact(hour, records, whole)
+                    compactions.append((hour, records, whole))
                 self._complete[hour] = whole
                 merged.merge(whole)
                 since = min(since, hour_start)
-            else:
-                for record in records.values():
-                    if record.end >= start:
-                        merged.merge(record)
+                continue
+            for part in _settled_slots(records, now):
+                compactions.append((hour, part, _merge(part.values())))
+            for record in records.values():
+                if record.end >= start:
+                    merged.merge(record)
+                    since = min(since, record.start) if record.events else since
+        commands += await self._compact(compactions)
         self._forget_before(now - RETENTION_S)
         users = replies[-1]
         return Window(aggregate=merged, since=since, users=users if isinstance(users, int) else 0, commands=commands)
 
-    async def _compact(self, hour: str, records: dict[str, Aggregate], whole: Aggregate) -> int:
-        """Replace a complete hour's fields by their merge, atomically (a concurrent reader sees either the
-        parts or the whole, never both); the merged field's name derives from the parts, so two readers
-        compacting the same parts write the same field."""
-        parts = sorted(records)
-        name = "m:" + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
-        key = aggregate_key(hour)
-        tx = self.redis.multi()
-        tx.execute(["HSET", key, name, whole.to_json()])
-        tx.execute(["HDEL", key, *parts])
-        await tx.exec()
-        return 2
+    async def _compact(self, compactions: list[tuple[str, dict[str, Aggregate], Aggregate]]) -> int:
+        """Replace each set of parts by its merge, all in one call; the merged field's name derives from
+        the parts, and the script refuses a set whose parts are no longer all there (see ``_COMPACT``)."""
+        if not compactions:
+            return 0
+        pipe = self.redis.pipeline()
+        for hour, parts, whole in compactions:
+            names = sorted(parts)
+            field = "m:" + hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]
+            pipe.execute(["EVAL", _COMPACT, "1", aggregate_key(hour), field, whole.to_json(), *names])
+        await pipe.exec()
+        return len(compactions)
 
     def _forget_before(self, cutoff: float) -> None:
         old = hour_of(cutoff)
         for hour in [h for h in self._complete if h < old]:
             del self._complete[hour]
+
+
+def _merge(records: Iterable[Aggregate]) -> Aggregate:
+    whole = Aggregate()
+    for record in records:
+        whole.merge(record)
+    return whole
+
+
+def _settled_slots(records: dict[str, Aggregate], now: float) -> list[dict[str, Aggregate]]:
+    """The settled records of an hour, grouped by slot, where a slot holds more than one field."""
+    slots: dict[int, dict[str, Aggregate]] = {}
+    for name, record in records.items():
+        if now - record.end >= SETTLE_S:
+            slots.setdefault(int(record.end // SLOT_S), {})[name] = record
+    return [part for part in slots.values() if len(part) > 1]
 
 
 def _records(reply: Any) -> dict[str, Aggregate]:

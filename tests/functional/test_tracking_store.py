@@ -145,3 +145,38 @@ async def test_a_dead_upstash_never_fails_the_request_and_the_batch_gets_one_ret
     await tracker.flush(alive.flush, None)
     assert tracker.stats.retried == 1
     assert (await alive.read(600)).aggregate.functions["f"].count == 2  # the kept batch and the new one
+
+
+async def test_settled_records_merge_per_slot_and_overlapping_compactions_never_double_count(
+    stack_env: dict[str, str], stack: Any, fresh_keys: None,
+) -> None:
+    hour_start = 1_800_000_000.0 - 1_800_000_000.0 % HOUR
+    clock = Clock(hour_start)
+    writer = TrackingStore(clients.upstash(get_settings()), clock=clock)
+    for i in range(60):  # one flush a minute for the first hour
+        clock.now = hour_start + i * 60 + 30
+        agg = Aggregate()
+        agg.add_request("f", at=clock.now, duration_ms=1.0 + i, status=200)
+        await writer.flush([(f"w:{i}", agg)])
+    clock.now = hour_start + HOUR - 1  # still the same hour: nothing is complete, most is settled
+    redis = clients.upstash(get_settings())
+    key = aggregate_key(hour_of(hour_start))
+    first = await TrackingStore(redis, clock=clock).read(HOUR)
+    assert first.aggregate.functions["f"].count == 60
+    fields = await redis.hkeys(key)
+    assert len(fields) <= 6 + 10  # ~6 merged slots of 10 min, and the last, unsettled minutes as they were
+    assert (await TrackingStore(redis, clock=clock).read(HOUR)).aggregate.functions["f"].count == 60
+
+    # Two readers compacting overlapping sets: the one whose parts are gone is refused.
+    parts = {name: Aggregate.from_json(v) for name, v in (await redis.hgetall(key)).items()}
+    stale = TrackingStore(redis, clock=clock)
+    late = Aggregate()
+    late.add_request("f", at=clock.now - 3000, duration_ms=5, status=200)  # a late record in an old slot
+    await writer.flush([("w:late", late)])
+    fresh = TrackingStore(redis, clock=clock)
+    assert (await fresh.read(HOUR)).aggregate.functions["f"].count == 61
+    whole = Aggregate()
+    for record in parts.values():
+        whole.merge(record)
+    await stale._compact([(hour_of(hour_start), parts, whole)])  # parts read before the late record
+    assert (await TrackingStore(redis, clock=clock).read(HOUR)).aggregate.functions["f"].count == 61
