@@ -55,6 +55,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                    "Error groups by fingerprint over a window: counts by severity, first/last seen, a sample stack."),
     _read_endpoint("logs", "/api/monitoring/logs",
                    "Recent log lines per level and counts by level over a window."),
+    _read_endpoint("metrics", "/api/monitoring/metrics",
+                   "Tracked figures and the instance's own resources, as JSON or Prometheus text."),
     _read_endpoint("traces", "/api/monitoring/traces",
                    "The slowest recent requests per function, with their trace ids."),
 )

@@ -79,7 +79,7 @@ def test_fuzz_health_detailed(case: Any, stack_env_for_module: None) -> None:
         assert response.json()["status"] == "healthy"
 
 
-READ_FUNCTIONS = ("performance", "errors", "logs", "traces")
+READ_FUNCTIONS = ("performance", "errors", "logs", "traces", "metrics")
 
 
 def _read_fuzz(name: str) -> Any:

@@ -1,0 +1,1 @@
+"""GET /api/monitoring/metrics: the tracked figures as JSON or Prometheus text, with the instance's own."""
