@@ -99,8 +99,15 @@ def _upper(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace").upper()
 
 
+# Connection-state commands a server may leave out of COMMAND (Redis 6.2 does not list QUIT) but still
+# obeys: refused whether or not the server reports them, so no backend lets them reach a pooled connection.
+_ALWAYS_REFUSED = frozenset({"QUIT", "RESET", "HELLO", "AUTH", "SELECT", "CLIENT"})
+
+
 def _refused(name: str, sub: str | None, known: Container[str]) -> str | None:
     """None when ``name`` (with its first argument ``sub``) may run, else the command to name in the error."""
+    if name in _ALWAYS_REFUSED:
+        return name
     if name in _ALLOWED or name not in known:
         return None
     if name in _SUBCOMMANDS and sub is not None:

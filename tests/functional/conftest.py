@@ -64,3 +64,14 @@ async def clean_tracking(stack_env: dict[str, str]) -> dict[str, str]:
     if keys:
         await redis.delete(*keys)
     return stack_env
+
+
+@pytest.fixture
+def fresh_reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No cached window reads, and no self-monitoring: the figures read are the test's own events."""
+    from shared.tracking.reads import clear_cache
+
+    monkeypatch.setenv("TIERWATCH_TRACKING", "false")
+    clear_cache()
+    yield
+    clear_cache()

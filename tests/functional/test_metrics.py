@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -14,13 +13,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 
 @pytest.fixture(autouse=True)
-def _fresh(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from shared.tracking.reads import clear_cache
-
-    monkeypatch.setenv("TIERWATCH_TRACKING", "false")
-    clear_cache()
-    yield
-    clear_cache()
+def _fresh(fresh_reads: None) -> None:
+    """Every test here reads only its own events."""
 
 
 @pytest.fixture

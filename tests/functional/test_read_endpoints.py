@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -11,13 +10,8 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def _fresh(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from shared.tracking.reads import clear_cache
-
-    monkeypatch.setenv("TIERWATCH_TRACKING", "false")
-    clear_cache()
-    yield
-    clear_cache()
+def _fresh(fresh_reads: None) -> None:
+    """Every test here reads only its own events."""
 
 
 @pytest.fixture
