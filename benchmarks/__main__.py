@@ -21,6 +21,7 @@ BENCHMARKS = [
     ("benchmarks.bench_gateway_upstash", 2000, 200),
     ("benchmarks.bench_gateway_postgrest", 500, 50),
     ("benchmarks.bench_tracking", 600, 60),
+    ("benchmarks.bench_ingest_load", 60, 10),
 ]
 OUT = Path(__file__).resolve().parent / "RESULTS.md"
 
