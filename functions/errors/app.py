@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from functions.registry import get
 from shared.http import SettingsDep, TimeGuard, create_app, error_responses
-from shared.tracking.reads import WindowName, read_window
+from shared.tracking.reads import WindowName, WindowReport, read_window
 
 SPEC = get("errors")
 app = create_app(SPEC)
@@ -30,10 +30,7 @@ class ErrorGroupOut(BaseModel):
     stack: str | None
 
 
-class Errors(BaseModel):
-    window: WindowName
-    since: datetime
-    age_s: float
+class Errors(WindowReport):
     total: int
     by_severity: dict[str, int]
     error_rate: float | None  # failed requests / requests, over the functions shown
@@ -63,7 +60,7 @@ async def errors(
     stats = [s for name, s in agg.functions.items() if function is None or name == function]
     requests = sum(s.count for s in stats)
     return Errors(
-        window=window, since=datetime.fromtimestamp(read.window.since, UTC), age_s=read.age_s,
+        **read.header(window),
         total=sum(g.count for _, g in chosen), by_severity=by_severity,
         error_rate=round(sum(s.errors for s in stats) / requests, 4) if requests else None,
         top_types=dict(sorted(types.items(), key=lambda kv: kv[1], reverse=True)[:10]),

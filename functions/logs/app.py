@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from functions.registry import get
 from shared.http import SettingsDep, TimeGuard, create_app, error_responses
-from shared.tracking.reads import WindowName, read_window
+from shared.tracking.reads import WindowName, WindowReport, read_window
 
 SPEC = get("logs")
 app = create_app(SPEC)
@@ -25,10 +25,7 @@ class LogLine(BaseModel):
     function: str | None
 
 
-class Logs(BaseModel):
-    window: WindowName
-    since: datetime
-    age_s: float
+class Logs(WindowReport):
     counts: dict[str, int]
     lines: list[LogLine]
 
@@ -48,5 +45,5 @@ async def logs(
                      function=line.get("fn"))
              for lvl in shown for line in agg.recent_logs.get(lvl, [])]
     lines.sort(key=lambda line: line.timestamp, reverse=True)
-    return Logs(window=window, since=datetime.fromtimestamp(read.window.since, UTC), age_s=read.age_s,
+    return Logs(**read.header(window),
                 counts={lvl: agg.log_counts[lvl] for lvl in LEVELS if lvl in agg.log_counts}, lines=lines[:limit])

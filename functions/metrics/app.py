@@ -3,7 +3,6 @@ instance's own CPU, memory and /tmp use; ``?format=prometheus`` for Prometheus t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Query
@@ -14,7 +13,7 @@ from functions.metrics.exposition import exposition
 from functions.metrics.instance import Instance, instance
 from functions.registry import get
 from shared.http import SettingsDep, TimeGuard, create_app, error_responses
-from shared.tracking.reads import WindowName, read_window
+from shared.tracking.reads import WindowName, WindowReport, read_window
 
 SPEC = get("metrics")
 app = create_app(SPEC)
@@ -45,10 +44,7 @@ class CustomMetric(BaseModel):
     p99: float | None = None
 
 
-class Metrics(BaseModel):
-    window: WindowName
-    since: datetime
-    age_s: float
+class Metrics(WindowReport):
     functions: dict[str, FunctionMetrics]
     custom: list[CustomMetric]
     instance: Instance
@@ -70,7 +66,7 @@ async def metrics(
     if format == "prometheus":
         return Response(exposition(agg, window, instance()), media_type=PROMETHEUS)
     return Metrics(
-        window=window, since=datetime.fromtimestamp(read.window.since, UTC), age_s=read.age_s,
+        **read.header(window),
         functions={name: FunctionMetrics(
             source=s.source, requests=s.count, errors=s.errors, cold_starts=s.cold_starts, timeouts=s.timeouts,
             duration_sum_ms=round(s.duration_sum, 3), p50_ms=_q(s.latency.quantile(0.5)),

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from functions.registry import get
 from shared.http import SettingsDep, TimeGuard, create_app, error_responses
-from shared.tracking.reads import WindowName, read_window
+from shared.tracking.reads import WindowName, WindowReport, read_window
 
 SPEC = get("traces")
 app = create_app(SPEC)
@@ -24,10 +24,7 @@ class Exemplar(BaseModel):
     trace_id: str | None
 
 
-class Traces(BaseModel):
-    window: WindowName
-    since: datetime
-    age_s: float
+class Traces(WindowReport):
     functions: dict[str, list[Exemplar]]
 
 
@@ -41,7 +38,7 @@ async def traces(
     read = await read_window(settings, guard, window)
     agg = read.window.aggregate
     return Traces(
-        window=window, since=datetime.fromtimestamp(read.window.since, UTC), age_s=read.age_s,
+        **read.header(window),
         functions={name: [Exemplar(duration_ms=x["duration_ms"], status=x["status"],
                                    timestamp=datetime.fromtimestamp(x["at"], UTC), trace_id=x.get("trace_id"))
                           for x in stats.slowest]

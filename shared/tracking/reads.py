@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
 
 from shared.coalesce import Coalesced
 from shared.errors import DependencyError, TierwatchError
@@ -26,6 +29,18 @@ class Read:
     window: Window
     read_at: float  # epoch seconds when it was read
     age_s: float  # how old it is for this caller
+
+    def header(self, name: WindowName) -> dict[str, Any]:
+        """The ``WindowReport`` fields of an answer built from this read."""
+        return {"window": name, "since": datetime.fromtimestamp(self.window.since, UTC), "age_s": self.age_s}
+
+
+class WindowReport(BaseModel):
+    """What every read endpoint's answer starts with: which window, from when, and how fresh."""
+
+    window: WindowName
+    since: datetime = Field(description="Earliest time the figures may cover (slot- or hour-aligned).")
+    age_s: float = Field(description="How old the data is (served from this instance's read cache).")
 
 
 # Deliberate per-instance cache, shared by the read functions a Vercel group serves together.
